@@ -1,0 +1,23 @@
+"""The `prism-gym` command line. Each command group lives in its own module;
+heavy libraries (torch, transformers, trl, peft) are imported inside the
+commands that need them, so `prism-gym --help` stays fast."""
+from __future__ import annotations
+
+import importlib
+
+from prism_gym.cli.app import app
+
+# Modules that add commands to `app` when imported.
+COMMAND_MODULES = (
+    "prism_gym.cli.catalog",
+)
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

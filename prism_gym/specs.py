@@ -1,0 +1,64 @@
+"""Records that registration hooks return. Factories are dotted paths or
+callables; a dotted path ("package.module:attr") is imported only when the
+thing is built, which keeps plugin loading cheap."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+def resolve(target: str | Callable) -> Callable:
+    """Turn ``"package.module:attr"`` into the object it names."""
+    if callable(target):
+        return target
+    module_name, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else []:
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """A router: ``factory(**options)`` returns an object with
+    ``route(trajectories, context) -> list[RoutingDecision]``
+    (see :class:`prism_gym.routing.Router`)."""
+
+    name: str
+    factory: str | Callable
+    summary: str = ""
+    options: dict[str, Any] = field(default_factory=dict)  # option -> default, for help texts
+
+    def build(self, **options):
+        return resolve(self.factory)(**options)
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """An environment: ``id`` is the Gymnasium id, ``name`` the CLI short name,
+    ``entry_point`` the env class (``"module:Class"``)."""
+
+    id: str
+    name: str
+    entry_point: str
+    summary: str = ""
+    max_episode_steps: int | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    splits: tuple[str, ...] = ()
+    eval_splits: tuple[str, ...] = ()
+    # "module:function" -> callable(env) -> action, the env's expert; optional.
+    expert: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """An agent: ``factory(env_name=..., **options)`` returns an object with
+    ``act_batch(requests) -> list[str]`` (see :class:`prism_gym.agent.Agent`)."""
+
+    name: str
+    factory: str | Callable
+    summary: str = ""
+
+    def build(self, **options):
+        return resolve(self.factory)(**options)

@@ -1,0 +1,26 @@
+"""Package layout: the top-level folders envs/, routers/ and agents/ import as
+prism_gym.envs, prism_gym.routers and prism_gym.agents.
+
+pyproject.toml cannot list sub-packages of a remapped folder without naming each
+one by hand, so this file finds them; everything else lives in pyproject.toml.
+"""
+from setuptools import find_packages, setup
+
+MAPPED = {"prism_gym": "prism_gym", "prism_gym.envs": "envs",
+          "prism_gym.routers": "routers", "prism_gym.agents": "agents"}
+
+
+def _packages():
+    found = []
+    for name, folder in MAPPED.items():
+        found.append(name)
+        found += [f"{name}.{sub}" for sub in find_packages(folder)]
+    return found
+
+
+setup(
+    packages=_packages(),
+    package_dir=MAPPED,
+    package_data={"": ["*.json", "*.json.gz", "*.txt", "*.md", "*.jinja"]},
+    include_package_data=True,
+)

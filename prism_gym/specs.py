@@ -47,8 +47,14 @@ class EnvSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
     splits: tuple[str, ...] = ()
     eval_splits: tuple[str, ...] = ()
-    # "module:function" -> callable(env) -> action, the env's expert; optional.
-    expert: str | None = None
+    # "module:function" with signature (split, limit=None, seed=0, **env_kwargs)
+    # -> list[prism_gym.records.Task]: the tasks of a split, in the split's order.
+    tasks: str | None = None
+
+    def list_tasks(self, split: str, limit: int | None = None, seed: int = 0, **env_kwargs):
+        if self.tasks is None:
+            raise ValueError(f"env {self.name!r} does not list its tasks")
+        return resolve(self.tasks)(split, limit=limit, seed=seed, **env_kwargs)
 
 
 @dataclass(frozen=True)

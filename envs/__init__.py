@@ -10,14 +10,20 @@ from __future__ import annotations
 def register_gymnasium_envs() -> None:
     """Register every env that a prism-gym plugin provides with Gymnasium.
 
-    Called by Gymnasium at import (entry-point group ``gymnasium.envs``) and by
-    :func:`prism_gym.envs.make`. Safe to call more than once.
+    Called when prism_gym is imported. Safe to call more than once; a plugin
+    that fails is recorded in the registry's failures, not raised.
     """
     import gymnasium
 
     from prism_gym.plugins import get_registry
 
-    for _, (_, spec) in get_registry().envs().items():
+    from prism_gym.plugins import PluginError
+
+    try:
+        specs = get_registry().envs()
+    except PluginError:
+        return  # two plugins claim one env name: reported when the env is asked for
+    for _, (_, spec) in specs.items():
         if spec.id in gymnasium.registry:
             continue
         gymnasium.register(id=spec.id, entry_point=spec.entry_point,

@@ -1,0 +1,3 @@
+from prism_gym.cli import main
+
+main()

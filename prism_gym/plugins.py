@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "prism_gym"
 # Every built-in plugin module, registered exactly like a third-party entry point.
 DEFAULT_PLUGINS = (
     "prism_gym.routers.baselines",
+    "prism_gym.agents.plugin",
 )
 
 

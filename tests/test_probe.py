@@ -1,0 +1,140 @@
+"""The gradient probe: batched per-trajectory norms equal the naive loop's,
+the model is left untouched, results are cached, settings are honoured."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from prism_gym.probe import (ProbeResult, encode_trajectories, probe_per_trajectory_loop, probe_targets,
+                             probe_trajectories)
+from prism_gym.records import Task, Trajectory, Turn
+
+ACTIONS = ["go to drawer 1", "open drawer 2", "take apple 1 from countertop 1", "move apple 1 to fridge 1",
+           "examine", "look", "inventory", "heat apple 1", "clean apple 1", "slice apple 1"]
+
+
+def make_trajectories(n: int = 5, seed: int = 0, env: str = "alfworld") -> list[Trajectory]:
+    """Trajectories of 1-6 steps with varied text, deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        steps = int(rng.integers(1, 7))
+        turns = tuple(Turn(observation=f"You arrive at cabinet {int(rng.integers(1, 9))}. The cabinet is closed.",
+                           action=ACTIONS[int(rng.integers(len(ACTIONS)))],
+                           admissible_actions=tuple(rng.choice(ACTIONS, size=3, replace=False).tolist()))
+                      for _ in range(steps))
+        task = Task(env=env, split="train", instance=str(i), task_type=["pick", "heat", "clean"][i % 3],
+                    goal="put a clean apple in fridge")
+        out.append(Trajectory(id=f"{env}-{i}", task=task, turns=turns, won=True, reward=1.0, score=100.0))
+    return out
+
+
+def test_targets_are_the_seven_projections_of_each_layer(micro_lm):
+    model, _ = micro_lm
+    names = [name for name, _ in probe_targets(model)]
+    assert names == [f"layers.{l}.{p}" for l in range(2) for p in ("q", "k", "v", "o", "gate", "up", "down")]
+
+
+def test_encoding_is_fixed_length_with_assistant_targets(micro_lm):
+    _, tok = micro_lm
+    trajs = make_trajectories(4)
+    corpus = encode_trajectories(tok, trajs)
+    assert corpus.input_ids.shape == (sum(t.num_steps for t in trajs), corpus.length)
+    assert corpus.truncated == 0
+    # Each step's target tokens decode to its action answer (+ the end token).
+    row = 0
+    text = tok.decode(corpus.input_ids[row][corpus.targets[row]])
+    assert text.startswith(f"<action>{trajs[0].turns[0].action}</action>")
+    short = encode_trajectories(tok, trajs, max_length=40)
+    assert short.input_ids.shape[1] == 40 and short.truncated > 0
+    assert (short.tokens_per_trajectory == corpus.tokens_per_trajectory).all()  # answers kept
+
+
+@pytest.mark.parametrize("method", ["direct", "ghost", "auto"])
+def test_batched_probe_equals_per_trajectory_loop(micro_lm, method):
+    model, tok = micro_lm
+    trajs = make_trajectories(6, seed=1)
+    # batch_size 4 < most trajectories' step count + offsets: trajectories span batches.
+    batched = probe_trajectories(model, tok, trajs, model_id="micro", batch_size=4, progress=False,
+                                 norm_method=method)
+    naive = probe_per_trajectory_loop(model, tok, trajs, batch_size=3)
+    assert batched.norms.shape == (6, 14)
+    assert (batched.norms > 0).all()
+    np.testing.assert_allclose(batched.norms, naive.norms, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(batched.losses, naive.losses, rtol=1e-5)
+    # The norms differ between trajectories: they are per-trajectory, not a batch total.
+    assert np.ptp(batched.norms[:, 0]) > 1e-3 * batched.norms[:, 0].mean()
+
+
+def test_result_does_not_depend_on_batch_size(micro_lm):
+    model, tok = micro_lm
+    trajs = make_trajectories(5, seed=2)
+    a = probe_trajectories(model, tok, trajs, model_id="m", batch_size=1, progress=False)
+    b = probe_trajectories(model, tok, trajs, model_id="m", batch_size=64, progress=False)
+    np.testing.assert_allclose(a.norms, b.norms, rtol=1e-4)
+
+
+def test_model_is_untouched(micro_lm):
+    model, tok = micro_lm
+    model.train()
+    model.lm_head.weight.requires_grad_(True)
+    model.model.layers[0].mlp.up_proj.weight.requires_grad_(False)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flags = {n: p.requires_grad for n, p in model.named_parameters()}
+    probe_trajectories(model, tok, make_trajectories(3), model_id="m", progress=False)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert all(p.grad is None for p in model.parameters())
+    assert {n: p.requires_grad for n, p in model.named_parameters()} == flags
+    assert model.training
+
+
+def test_normalize_divides_by_matrix_size_and_magnitude(micro_lm):
+    model, tok = micro_lm
+    trajs = make_trajectories(3)
+    raw = probe_trajectories(model, tok, trajs, model_id="m", progress=False)
+    norm = probe_trajectories(model, tok, trajs, model_id="m", progress=False, normalize=True)
+    np.testing.assert_allclose(norm.norms, raw.norms / np.sqrt(raw.matrix_sizes), rtol=1e-12)
+    assert raw.matrix_sizes[0] == 32 * 32 and raw.matrix_sizes[1] == 16 * 32  # q and GQA k
+    np.testing.assert_allclose(raw.magnitude, np.linalg.norm(raw.norms, axis=1))
+
+
+def test_cache_is_keyed_by_model_data_and_settings(micro_lm, micro_tokenizer, tmp_path):
+    from prism_gym.models import micro_model
+
+    model, tok = micro_lm
+    trajs = make_trajectories(3)
+    first = probe_trajectories(model, tok, trajs, model_id="m", cache_dir=tmp_path, progress=False)
+    assert not first.from_cache and len(list(tmp_path.glob("probe-*.npz"))) == 1
+    again = probe_trajectories(model, tok, trajs, model_id="m", cache_dir=tmp_path, progress=False)
+    assert again.from_cache
+    np.testing.assert_array_equal(first.norms, again.norms)
+    # Normalisation is applied on read: same cache entry.
+    assert probe_trajectories(model, tok, trajs, model_id="m", cache_dir=tmp_path, progress=False,
+                              normalize=True).from_cache
+    # Other weights, other data, other length: new entries.
+    other = micro_model(micro_tokenizer, seed=7)
+    assert not probe_trajectories(other, tok, trajs, model_id="m", cache_dir=tmp_path, progress=False).from_cache
+    assert not probe_trajectories(model, tok, trajs[:2], model_id="m", cache_dir=tmp_path, progress=False).from_cache
+    assert not probe_trajectories(model, tok, trajs, model_id="m", cache_dir=tmp_path, progress=False,
+                                  max_length=300).from_cache
+    assert len(list(tmp_path.glob("probe-*.npz"))) == 4
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_bad_input_is_a_clear_error(micro_lm):
+    model, tok = micro_lm
+    empty = Trajectory(id="e", task=Task("alfworld", "train", "0"), turns=(), won=False, reward=0.0)
+    with pytest.raises(ValueError, match="'e' has no steps"):
+        probe_trajectories(model, tok, [empty], model_id="m", progress=False)
+    with pytest.raises(ValueError, match="norm_method"):
+        probe_trajectories(model, tok, make_trajectories(1), model_id="m", progress=False, norm_method="x")
+
+
+def test_result_type(micro_lm):
+    model, tok = micro_lm
+    result = probe_trajectories(model, tok, make_trajectories(2), model_id="m", progress=False)
+    assert isinstance(result, ProbeResult) and len(result) == 2
+    assert result.trajectory_ids == ["alfworld-0", "alfworld-1"]
+    assert (result.num_tokens > 0).all() and (result.losses > 0).all()

@@ -25,6 +25,10 @@ ENTRY_POINT_GROUP = "prism_gym"
 # Every built-in plugin module, registered exactly like a third-party entry point.
 DEFAULT_PLUGINS = (
     "prism_gym.routers.baselines",
+    "prism_gym.routers.prism",
+    "prism_gym.routers.magnitude",
+    "prism_gym.routers.loss",
+    "prism_gym.routers.difficulty",
     "prism_gym.agents.plugin",
 )
 

@@ -1,0 +1,168 @@
+"""Routers: the concentration statistics against hand-computed values, every
+built-in router on a micro model, determinism, and option handling."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prism_gym.plugins import get_registry
+from prism_gym.probe import probe_trajectories
+from prism_gym.routers.concentration import cv, gini, kurtosis, metric
+from prism_gym.routing import RoutingContext
+from tests.test_probe import make_trajectories
+
+ALL_ROUTERS = ["prism", "inverse-prism", "magnitude", "loss", "difficulty", "random", "all-sft", "all-rl"]
+
+
+# -- statistics, exactly as the paper defines them -----------------------------------------
+@pytest.mark.parametrize("g, expected", [
+    ([1, 2, 3, 4], 0.25),  # 2*30/(4*10) - 5/4
+    ([4, 1, 3, 2], 0.25),  # order does not matter
+    ([0, 0, 0, 5], 0.75),  # all in one matrix: (N-1)/N
+    ([2, 2, 2], 0.0),
+    ([0, 0], 0.0),
+])
+def test_gini_hand_computed(g, expected):
+    assert gini(g) == pytest.approx(expected, abs=1e-12)
+
+
+def test_gini_equals_pairwise_form():
+    rng = np.random.default_rng(0)
+    g = rng.exponential(size=37)
+    pairwise = np.abs(g[:, None] - g[None, :]).sum() / (2 * g.size ** 2 * g.mean())
+    assert gini(g) == pytest.approx(pairwise, rel=1e-12)
+
+
+def test_cv_and_kurtosis_hand_computed():
+    # [1,2,3,4]: mean 2.5, population variance 1.25, m4 = 2.5625.
+    assert cv([1, 2, 3, 4]) == pytest.approx(np.sqrt(1.25) / 2.5, rel=1e-12)
+    assert kurtosis([1, 2, 3, 4]) == pytest.approx(2.5625 / 1.25 ** 2, rel=1e-12)  # 1.64
+    # [0,0,0,5]: cv = sqrt(3), kurtosis = 7/3.
+    assert cv([0, 0, 0, 5]) == pytest.approx(np.sqrt(3), rel=1e-12)
+    assert kurtosis([0, 0, 0, 5]) == pytest.approx(7 / 3, rel=1e-12)
+    assert cv([3, 3]) == 0.0 and kurtosis([3, 3]) == 0.0
+
+
+@pytest.mark.parametrize("name", ["gini", "cv", "kurtosis"])
+def test_statistics_are_scale_invariant(name):
+    g = np.random.default_rng(1).exponential(size=14)
+    assert metric(name)(g * 1234.5) == pytest.approx(metric(name)(g), rel=1e-9)
+
+
+def test_statistics_reject_bad_input():
+    with pytest.raises(ValueError, match="non-negative"):
+        gini([1, -1])
+    with pytest.raises(ValueError, match="non-empty"):
+        cv([])
+    with pytest.raises(ValueError, match="unknown concentration metric 'entropy'"):
+        metric("entropy")
+
+
+# -- routers on a micro model -----------------------------------------------------------------
+@pytest.fixture()
+def context(micro_lm, monkeypatch):
+    """A routing context whose base model is the micro model and whose pass
+    rates come from a deterministic stand-in for base-model rollouts."""
+    import prism_gym.rollout
+
+    calls = []
+
+    def fake_pass_rates(model, tokenizer, tasks, k, seed=0, **opts):
+        calls.append({"k": k, "seed": seed, **opts})
+        return [((int(t.instance) * 7 + seed) % (k + 1)) / k for t in tasks]
+
+    monkeypatch.setattr(prism_gym.rollout, "base_model_pass_rates", fake_pass_rates)
+    ctx = RoutingContext(env="alfworld", seed=3, options={"progress": False})
+    ctx._cache["model"] = micro_lm
+    ctx.pass_rate_calls = calls
+    return ctx
+
+
+def build(name, **options):
+    return get_registry().router(name).build(**options)
+
+
+def shares(decisions):
+    return sum(d.route == "rl" for d in decisions)
+
+
+@pytest.mark.parametrize("name", ALL_ROUTERS)
+def test_every_router_routes_and_is_deterministic(name, context):
+    trajs = make_trajectories(6, seed=4)
+    first = build(name).route(trajs, context)
+    again = build(name).route(trajs, context)
+    assert [d.trajectory_id for d in first] == [t.id for t in trajs]
+    assert [(d.route, d.score) for d in first] == [(d.route, d.score) for d in again]
+    assert all(d.router == name and d.task_type for d in first)
+    if name not in ("all-sft", "all-rl", "difficulty"):
+        assert shares(first) == 3  # median split of 6 distinct scores
+
+
+def test_prism_scores_are_the_metric_of_the_probe_norms(context, micro_lm):
+    model, tok = micro_lm
+    trajs = make_trajectories(6, seed=4)
+    probe = probe_trajectories(model, tok, trajs, model_id="default", progress=False)
+    for name in ("gini", "cv", "kurtosis"):
+        decisions = build("prism", metric=name).route(trajs, context)
+        assert [d.score for d in decisions] == pytest.approx([metric(name)(g) for g in probe.norms])
+        median = np.median([d.score for d in decisions])
+        assert all((d.route == "rl") == (d.score > median) for d in decisions)
+    normalized = build("prism", normalize=True).route(trajs, context)
+    assert [d.score for d in normalized] == pytest.approx(
+        [gini(g / np.sqrt(probe.matrix_sizes)) for g in probe.norms])
+
+
+def test_inverse_prism_is_the_complement(context):
+    trajs = make_trajectories(6, seed=4)
+    prism = build("prism").route(trajs, context)
+    inverse = build("inverse-prism").route(trajs, context)
+    assert [d.route for d in inverse] == ["sft" if d.route == "rl" else "rl" for d in prism]
+
+
+def test_rl_fraction_changes_the_share(context):
+    trajs = make_trajectories(6, seed=4)
+    assert shares(build("prism", rl_fraction=1 / 3).route(trajs, context)) == 2
+    assert shares(build("magnitude", rl_fraction=0.0).route(trajs, context)) == 0
+
+
+def test_magnitude_and_loss_read_the_probe(context, micro_lm):
+    model, tok = micro_lm
+    trajs = make_trajectories(6, seed=4)
+    probe = probe_trajectories(model, tok, trajs, model_id="default", progress=False)
+    assert [d.score for d in build("magnitude").route(trajs, context)] == pytest.approx(list(probe.magnitude))
+    high = build("loss").route(trajs, context)
+    low = build("loss", direction="low-to-rl").route(trajs, context)
+    assert [d.score for d in high] == pytest.approx(list(probe.losses))
+    assert [d.route for d in low] == ["sft" if d.route == "rl" else "rl" for d in high]
+    with pytest.raises(ValueError, match="direction"):
+        build("loss", direction="sideways")
+
+
+def test_difficulty_uses_pass_rates_and_threshold(context):
+    trajs = make_trajectories(6, seed=4)
+    decisions = build("difficulty", k=4, threshold=0.5).route(trajs, context)
+    expected = [((i * 7 + 3) % 5) / 4 for i in range(6)]  # the stand-in's rates, seed 3
+    assert [d.score for d in decisions] == pytest.approx(expected)
+    assert [d.route for d in decisions] == ["rl" if r > 0.5 else "sft" for r in expected]
+    assert context.pass_rate_calls[-1]["k"] == 4 and context.pass_rate_calls[-1]["seed"] == 3
+    by_rank = build("difficulty", k=4, rl_fraction=0.5).route(trajs, context)
+    assert shares(by_rank) == 3
+    with pytest.raises(ValueError, match="k must be"):
+        build("difficulty", k=0)
+
+
+def test_random_depends_on_seed_not_order(context):
+    trajs = make_trajectories(8, seed=5)
+    a = {d.trajectory_id: d.score for d in build("random").route(trajs, context)}
+    b = {d.trajectory_id: d.score for d in build("random").route(trajs[::-1], context)}
+    assert a == b
+    context.seed = 4
+    c = {d.trajectory_id: d.score for d in build("random").route(trajs, context)}
+    assert a != c
+
+
+def test_unknown_options_are_rejected():
+    with pytest.raises(TypeError, match="unknown options: colour"):
+        build("prism", colour="red")
+    with pytest.raises(ValueError, match="unknown concentration metric"):
+        build("prism", metric="entropy")

@@ -1,0 +1,313 @@
+"""The embedded default model: built locally, offline, deterministically.
+
+What :func:`prism_gym.models.load_model_and_tokenizer` loads when no model is
+named. The build (:func:`build_default_model`):
+
+1. **Walks.** For every env with a ``pretrain`` split (a pool of games kept
+   apart from every training and evaluation split), the seeded random agent
+   plays ``walk_episodes`` tasks for at most ``walk_steps`` steps. Every step
+   is rendered exactly as the LLM agent sees it (:mod:`prism_gym.agents.prompts`:
+   system, user with history and admissible actions, assistant
+   ``<action>...</action>``). The text therefore shows the environments'
+   language and the answer format, but no solutions: the walker's actions are
+   random admissible ones.
+2. **Tokenizer.** A byte-level BPE (:mod:`prism_gym.agents.tokenizer`) trained
+   on those texts, with the chat template that marks assistant tokens.
+3. **Pretraining.** A small Llama (tied embeddings) trained with next-token
+   loss on the packed, shuffled chats.
+
+Everything is seeded (walks, shuffling, initialisation, batches), so the same
+settings give the same weights (same torch build and thread count; CPU float
+sums are not guaranteed bitwise equal across thread counts). The result goes
+to ``$PRISM_GYM_CACHE/models/<name with the settings>`` (default cache
+``~/.cache/prism-gym``): written to a temporary directory and renamed into
+place, saved as safetensors and ``tokenizer.json``, with ``build.json``
+holding the settings, corpus statistics, losses and the weights hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL_VERSION = "1"
+PRETRAIN_SPLIT = "pretrain"
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything that determines the default model's weights."""
+
+    seed: int = 0
+    envs: tuple[str, ...] = ()  # empty: every registered env with a "pretrain" split
+    walk_episodes: int = 64  # per env
+    walk_steps: int = 16
+    vocab_size: int = 4096
+    hidden_size: int = 192
+    layers: int = 4
+    heads: int = 4
+    kv_heads: int = 2
+    intermediate_size: int = 512
+    context: int = 2048
+    seq_len: int = 1024
+    batch_size: int = 4
+    train_steps: int = 160
+    learning_rate: float = 3e-3
+    warmup_steps: int = 10
+
+    def digest(self) -> str:
+        blob = json.dumps({"version": DEFAULT_MODEL_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+    def dir_name(self) -> str:
+        """A readable name with the main settings and a digest of all of them."""
+        return (f"default-v{DEFAULT_MODEL_VERSION}-s{self.seed}-d{self.hidden_size}-l{self.layers}"
+                f"-v{self.vocab_size}-c{self.context}-t{self.train_steps}-{self.digest()}")
+
+
+def cache_root() -> Path:
+    """``$PRISM_GYM_CACHE``, or ``~/.cache/prism-gym``."""
+    env = os.environ.get("PRISM_GYM_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "prism-gym"
+
+
+def model_dir(settings: BuildSettings | None = None) -> Path:
+    return cache_root() / "models" / (settings or BuildSettings()).dir_name()
+
+
+def is_built(path: Path) -> bool:
+    return (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file() \
+        and (path / "build.json").is_file()
+
+
+def default_model_dir(settings: BuildSettings | None = None, progress: bool = True) -> Path:
+    """The default model's directory, built first if it is not cached yet."""
+    settings = settings or BuildSettings()
+    path = model_dir(settings)
+    if not is_built(path):
+        build_default_model(settings, progress=progress)
+    return path
+
+
+# -- 1. walks -----------------------------------------------------------------------
+def pretrain_chats(settings: BuildSettings, progress=None) -> tuple[list[list[dict]], dict]:
+    """The rendered chats of the random walks, in a seeded order, and statistics per env."""
+    from prism_gym.agents.baselines import RandomAgent
+    from prism_gym.agents.prompts import trajectory_chats
+    from prism_gym.plugins import get_registry
+    from prism_gym.rollout import rollout
+
+    registry = get_registry()
+    names = settings.envs or tuple(sorted(name for name, (_, spec) in registry.envs().items()
+                                          if PRETRAIN_SPLIT in spec.splits))
+    if not names:
+        raise RuntimeError(f"no installed env has a {PRETRAIN_SPLIT!r} split to build the default model from")
+    chats: list[list[dict]] = []
+    stats = {}
+    for name in names:
+        spec = registry.env(name)
+        if PRETRAIN_SPLIT not in spec.splits:
+            raise ValueError(f"env {name!r} has no {PRETRAIN_SPLIT!r} split (splits: {', '.join(spec.splits)})")
+        tasks = spec.list_tasks(PRETRAIN_SPLIT, limit=settings.walk_episodes, seed=settings.seed)
+        if progress is not None:
+            progress.update(progress.walks, description=f"random walks ({name})")
+        episodes = rollout(spec.name, tasks, RandomAgent(spec.name, seed=settings.seed), seed=settings.seed,
+                           max_steps=settings.walk_steps, progress=False)
+        env_chats = [chat for ep in episodes for chat in trajectory_chats(ep.trajectory)]
+        stats[spec.name] = {"episodes": len(episodes), "steps": len(env_chats),
+                            "won": sum(ep.trajectory.won for ep in episodes)}
+        chats += env_chats
+        if progress is not None:
+            progress.advance(progress.walks)
+    random.Random(settings.seed).shuffle(chats)
+    return chats, stats
+
+
+# -- 2. tokenizer -------------------------------------------------------------------
+def corpus_texts(chats: list[list[dict]]):
+    for chat in chats:
+        for message in chat:
+            yield message["content"]
+
+
+# -- 3. model -----------------------------------------------------------------------
+def make_model(settings: BuildSettings, tokenizer):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=settings.hidden_size,
+                         num_hidden_layers=settings.layers, num_attention_heads=settings.heads,
+                         num_key_value_heads=settings.kv_heads, intermediate_size=settings.intermediate_size,
+                         max_position_embeddings=settings.context, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                         tie_word_embeddings=True, rope_theta=10000.0)
+    torch.manual_seed(settings.seed)
+    return LlamaForCausalLM(config)
+
+
+def pack(token_lists: list[list[int]], seq_len: int) -> list[list[int]]:
+    """Concatenate the token lists and cut the stream into ``seq_len`` blocks
+    (the last, shorter rest is dropped)."""
+    stream = [t for ids in token_lists for t in ids]
+    return [stream[i:i + seq_len] for i in range(0, len(stream) - seq_len + 1, seq_len)]
+
+
+def weights_hash(model) -> str:
+    """sha256 of every parameter and buffer, in name order (the reproducibility check)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=None) -> list[float]:
+    """Next-token training on ``blocks``; returns the loss of every step."""
+    import math
+
+    import torch
+
+    if not blocks:
+        raise RuntimeError("the pretraining corpus is shorter than one block; raise walk_episodes")
+    gen = torch.Generator().manual_seed(settings.seed)
+    data = torch.tensor(blocks, dtype=torch.long)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.95),
+                                  weight_decay=0.1)
+
+    def lr_factor(step: int) -> float:  # linear warm-up, cosine decay to 10%
+        if step < settings.warmup_steps:
+            return (step + 1) / settings.warmup_steps
+        done = (step - settings.warmup_steps) / max(1, settings.train_steps - settings.warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    model.train()
+    losses = []
+    order = torch.randperm(len(data), generator=gen)
+    cursor = 0
+    for step in range(settings.train_steps):
+        if cursor + settings.batch_size > len(order):  # a new epoch, a new seeded order
+            order, cursor = torch.randperm(len(data), generator=gen), 0
+        batch = data[order[cursor:cursor + settings.batch_size]]
+        cursor += settings.batch_size
+        loss = model(input_ids=batch, labels=batch).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        losses.append(float(loss.detach()))
+        if progress is not None:
+            progress.update(progress.train, advance=1, description=f"pretraining (loss {losses[-1]:.3f})")
+    model.eval()
+    return losses
+
+
+# -- the build ----------------------------------------------------------------------
+def build_default_model(settings: BuildSettings | None = None, *, force: bool = False, progress: bool = True,
+                        out_dir: Path | None = None) -> Path:
+    """Build (or rebuild with ``force``) the default model; return its directory."""
+    import torch
+
+    from prism_gym.agents.tokenizer import train_tokenizer
+
+    settings = settings or BuildSettings()
+    target = Path(out_dir) if out_dir is not None else model_dir(settings)
+    if is_built(target) and not force:
+        return target
+    started = time.time()
+    bar = _BuildProgress(settings, enabled=progress)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        chats, walk_stats = pretrain_chats(settings, progress=bar)
+        bar.update(bar.tokenizer, description="tokenizer")
+        tokenizer = train_tokenizer(corpus_texts(chats), vocab_size=settings.vocab_size)
+        token_lists = [tokenizer.apply_chat_template(chat, tokenize=True, return_dict=False) for chat in chats]
+        prompt_lengths = sorted(len(tokenizer.apply_chat_template(chat[:-1], add_generation_prompt=True,
+                                                                  tokenize=True, return_dict=False))
+                                for chat in chats)
+        bar.advance(bar.tokenizer)
+        blocks = pack(token_lists, settings.seq_len)
+        model = make_model(settings, tokenizer)
+        losses = pretrain(model, blocks, settings, progress=bar)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+        bar.close()
+    info = {
+        "version": DEFAULT_MODEL_VERSION,
+        "settings": asdict(settings),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "weights_sha256": weights_hash(model),
+        "walks": walk_stats,
+        "chats": len(chats),
+        "corpus_tokens": sum(len(t) for t in token_lists),
+        "trained_tokens": settings.train_steps * settings.batch_size * settings.seq_len,
+        "prompt_tokens": {"median": prompt_lengths[len(prompt_lengths) // 2],
+                          "p99": prompt_lengths[min(len(prompt_lengths) - 1, int(0.99 * len(prompt_lengths)))],
+                          "max": prompt_lengths[-1]},
+        "first_loss": losses[0], "final_loss": sum(losses[-10:]) / len(losses[-10:]),
+        "build_seconds": round(time.time() - started, 1),
+        "torch": torch.__version__, "threads": torch.get_num_threads(),
+    }
+    _save(model, tokenizer, info, target)
+    return target
+
+
+def _save(model, tokenizer, info: dict, target: Path) -> None:
+    """Write into a temporary sibling directory, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        with open(tmp / "build.json", "w", encoding="utf-8") as fh:
+            json.dump(info, fh, indent=2, sort_keys=True)
+        if target.exists():  # --force, or a concurrent build that finished first
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@dataclass
+class _BuildProgress:
+    """One rich progress display with a row per build phase (inert when disabled)."""
+
+    settings: BuildSettings
+    enabled: bool = True
+    progress: object = field(default=None, init=False)
+
+    def __post_init__(self):
+        self.walks = self.tokenizer = self.train = None
+        if not self.enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("[bold]building the default model[/] {task.description}"),
+                                 BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        n_envs = len(self.settings.envs) or None
+        self.walks = self.progress.add_task("random walks", total=n_envs)
+        self.tokenizer = self.progress.add_task("tokenizer", total=1)
+        self.train = self.progress.add_task("pretraining", total=self.settings.train_steps)
+        self.progress.start()
+
+    def update(self, task, **kw):
+        if self.progress is not None and task is not None:
+            self.progress.update(task, **kw)
+
+    def advance(self, task):
+        self.update(task, advance=1)
+
+    def close(self):
+        if self.progress is not None:
+            self.progress.stop()

@@ -1,0 +1,161 @@
+"""`prism-gym eval`, `prism-gym expert` and `prism-gym model build|path`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from prism_gym.cli.app import app, console, err_console, fail, report_plugin_failures
+from prism_gym.plugins import PluginError, get_registry
+
+model_app = typer.Typer(help="The embedded default model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+def _env_spec(env: str):
+    registry = get_registry()
+    try:
+        spec = registry.env(env)
+    except PluginError as exc:
+        report_plugin_failures(registry)
+        raise fail(str(exc))
+    return spec
+
+
+def _build_agent(agent: str, env: str, model: Optional[str], seed: int, temperature: float,
+                 max_new_tokens: int, device: Optional[str]):
+    registry = get_registry()
+    try:
+        spec = registry.agent(agent)
+    except PluginError as exc:
+        raise fail(str(exc))
+    options: dict = {"env_name": env}
+    if agent == "llm":
+        options.update(model=model, device=device, seed=seed, max_new_tokens=max_new_tokens,
+                       do_sample=temperature > 0, temperature=temperature if temperature > 0 else 1.0)
+    elif model is not None:
+        raise fail(f"--model applies to the llm agent only, not to {agent!r}")
+    elif agent == "random":
+        options["seed"] = seed
+    try:
+        return spec.build(**options)
+    except (OSError, ValueError, TypeError) as exc:
+        raise fail(f"could not build agent {agent!r}: {exc}")
+
+
+@app.command("eval")
+def eval_command(
+    env: str = typer.Option(..., "--env", help="Environment short name or id (see `prism-gym envs list`)."),
+    agent: str = typer.Option("llm", "--agent", help="expert, random, llm, or an agent a plugin provides."),
+    model: Optional[str] = typer.Option(None, "--model", help="llm agent: local directory or hub id; "
+                                        "default: the embedded default model."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split to evaluate on (default: the env's first "
+                                        "evaluation split)."),
+    episodes: int = typer.Option(128, "--episodes", min=1, help="Episodes (the first N tasks of the split)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for env resets and the agent."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the metrics to this JSON file."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Step limit per episode "
+                                            "(default: the env's)."),
+    batch: Optional[int] = typer.Option(None, "--batch", min=1, help="Episodes played at once (default: all)."),
+    temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="llm agent: 0 = greedy, "
+                                      "> 0 = sampling at this temperature."),
+    max_new_tokens: int = typer.Option(48, "--max-new-tokens", min=1, help="llm agent: tokens per answer."),
+    device: Optional[str] = typer.Option(None, "--device", help="llm agent: torch device (cpu, cuda, ...)."),
+):
+    """Evaluate an agent: success rate, score and a per-task-type table."""
+    from prism_gym.evaluation import evaluate
+    from prism_gym.fileio import write_json
+
+    spec = _env_spec(env)
+    split = split or (spec.eval_splits[0] if spec.eval_splits else None)
+    if split is None:
+        raise fail(f"env {spec.name!r} names no evaluation split; pass --split")
+    built = _build_agent(agent, spec.name, model, seed, temperature, max_new_tokens, device)
+    try:
+        result = evaluate(spec.name, built, split=split, episodes=episodes, seed=seed, max_steps=max_steps,
+                          max_batch=batch, progress=True)
+    except (ValueError, RuntimeError) as exc:
+        raise fail(str(exc))
+    _print_result(result)
+    if json_path is not None:
+        write_json(json_path, result)
+        console.print(f"metrics written to {json_path}")
+
+
+def _print_result(result: dict) -> None:
+    console.print(f"[bold]{result['agent']}[/] on {result['env']}/{result['split']}: "
+                  f"success {result['success_rate']:.2%}, score {result['score']:.2f}, "
+                  f"{result['episodes']} episodes")
+    show_gcs = "goal_condition_success" in result
+    table = Table(title="per task type")
+    for col in ["task type", "episodes", "success", "score"] + (["goal conditions"] if show_gcs else []):
+        table.add_column(col, justify="left" if col == "task type" else "right")
+    for name, row in result["per_task_type"].items():
+        cells = [name, str(row["episodes"]), f"{row['success_rate']:.2%}", f"{row['score']:.2f}"]
+        if show_gcs:
+            cells.append(f"{row.get('goal_condition_success', 0.0):.2%}")
+        table.add_row(*cells)
+    console.print(table)
+
+
+@app.command("expert")
+def expert_command(
+    env: str = typer.Option(..., "--env", help="Environment short name or id."),
+    split: str = typer.Option("train", "--split", help="Split whose tasks the expert plays."),
+    episodes: int = typer.Option(..., "--episodes", min=1, help="Number of tasks (the first N of the split)."),
+    out: Path = typer.Option(..., "--out", help="Output JSONL of Trajectory records."),
+    seed: int = typer.Option(0, "--seed", help="Seed for env resets."),
+    keep_failed: bool = typer.Option(False, "--keep-failed", help="Also write episodes the expert lost."),
+):
+    """Write expert trajectories (the input of `route` and `bench`)."""
+    from prism_gym.agents.baselines import ExpertAgent
+    from prism_gym.records import write_jsonl
+    from prism_gym.rollout import rollout
+
+    spec = _env_spec(env)
+    if spec.splits and split not in spec.splits:
+        raise fail(f"env {spec.name!r} has no split {split!r}; splits: {', '.join(spec.splits)}")
+    tasks = spec.list_tasks(split, limit=episodes, seed=seed)
+    if not tasks:
+        raise fail(f"split {split!r} of env {spec.name!r} has no tasks")
+    try:
+        played = rollout(spec.name, tasks, ExpertAgent(spec.name), seed=seed, progress=True)
+    except (ValueError, RuntimeError) as exc:
+        raise fail(str(exc))
+    trajectories = [ep.trajectory for ep in played]
+    lost = [t for t in trajectories if not t.won]
+    if not keep_failed:
+        trajectories = [t for t in trajectories if t.won]
+    n = write_jsonl(out, trajectories)
+    if lost:
+        err_console.print(f"[yellow]warning:[/] the expert lost {len(lost)} of {len(played)} episodes "
+                          f"({'kept' if keep_failed else 'left out'}), e.g. {lost[0].task.id}")
+    console.print(f"{n} expert trajectories of {spec.name}/{split} written to {out}")
+
+
+@model_app.command("build")
+def model_build(
+    force: bool = typer.Option(False, "--force", help="Rebuild even if the cached model exists."),
+    seed: int = typer.Option(0, "--seed", help="Build seed (same seed, same weights)."),
+):
+    """Build the embedded default model now (it is also built on first use)."""
+    from prism_gym.agents.default_model import BuildSettings, build_default_model
+
+    path = build_default_model(BuildSettings(seed=seed), force=force, progress=True)
+    console.print(f"default model ready: {path}")
+
+
+@model_app.command("path")
+def model_path(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Where the default model is (or will be) cached, and whether it is built."""
+    from prism_gym.agents.default_model import BuildSettings, model_dir
+
+    path = model_dir(BuildSettings())
+    built = (path / "model.safetensors").is_file()
+    if as_json:
+        typer.echo(json.dumps({"path": str(path), "built": built}))
+    else:
+        console.print(f"{path} ({'built' if built else 'not built yet: `prism-gym model build`'})")

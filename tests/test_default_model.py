@@ -1,0 +1,65 @@
+"""The default model's build, on a reduced setting over the toy env:
+reproducible from the seed, cached by settings, safetensors only, loadable."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_agents_toyenv import list_tasks, toy_registry  # noqa: F401  (fixture)
+
+from prism_gym.agents.default_model import BuildSettings, build_default_model, is_built, model_dir, pack
+
+SMALL = dict(envs=("toy",), walk_episodes=12, walk_steps=4, vocab_size=320, hidden_size=32, layers=1, heads=2,
+             kv_heads=1, intermediate_size=64, context=512, seq_len=128, batch_size=2, train_steps=4)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(toy_registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("PRISM_GYM_CACHE", str(tmp_path / "cache"))
+    a = build_default_model(BuildSettings(seed=1, **SMALL), progress=False, out_dir=tmp_path / "a")
+    b = build_default_model(BuildSettings(seed=1, **SMALL), progress=False, out_dir=tmp_path / "b")
+    c = build_default_model(BuildSettings(seed=2, **SMALL), progress=False, out_dir=tmp_path / "c")
+    info = [json.loads((p / "build.json").read_text()) for p in (a, b, c)]
+    assert info[0]["weights_sha256"] == info[1]["weights_sha256"] != info[2]["weights_sha256"]
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    assert info[0]["walks"]["toy"]["episodes"] == 12 and info[0]["final_loss"] < info[0]["first_loss"]
+    # Nothing pickled is written, so loading never unpickles.
+    assert not [p for p in a.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl")]
+
+
+def test_cached_by_settings_and_loaded_through_models(toy_registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("PRISM_GYM_CACHE", str(tmp_path))
+    settings = BuildSettings(seed=0, **SMALL)
+    path = model_dir(settings)
+    assert path.parent == tmp_path / "models" and "s0-d32-l1-v320-c512-t4" in path.name
+    assert model_dir(BuildSettings(seed=0, **{**SMALL, "train_steps": 5})) != path
+    assert not is_built(path)
+    built = build_default_model(settings, progress=False)
+    assert built == path and is_built(path)
+    stamp = (path / "model.safetensors").stat().st_mtime_ns
+    assert build_default_model(settings, progress=False) == path  # cached: not rebuilt
+    assert (path / "model.safetensors").stat().st_mtime_ns == stamp
+    assert not list(path.parent.glob(".*"))  # no temporary directories left behind
+
+    from prism_gym.agents.llm import LLMAgent
+    from prism_gym.models import load_model_and_tokenizer
+    from prism_gym.rollout import rollout
+
+    model, tok = load_model_and_tokenizer(path)
+    assert model.config.max_position_embeddings == 512 and tok.eos_token == "<|end|>"
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "<action>look</action>"}]
+    enc = tok.apply_chat_template(chat, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    assert 0 < sum(enc["assistant_masks"]) < len(enc["input_ids"])
+    agent = LLMAgent("toy", model=str(path), max_new_tokens=8)
+    (ep,) = rollout("toy", list_tasks("test", limit=1), agent, max_steps=2, progress=False)
+    assert ep.trajectory.num_steps == 2
+
+
+def test_missing_pretrain_split_is_a_clear_error(toy_registry, tmp_path):
+    with pytest.raises(Exception, match="unknown env|pretrain"):
+        build_default_model(BuildSettings(**{**SMALL, "envs": ("nope",)}), progress=False, out_dir=tmp_path / "x")
+
+
+def test_pack_cuts_the_stream_into_blocks():
+    assert pack([[1, 2, 3], [4, 5], [6, 7, 8]], 3) == [[1, 2, 3], [4, 5, 6]]
+    assert pack([[1]], 3) == []

@@ -1,0 +1,264 @@
+"""The two versioned formats the leaderboard reads.
+
+* ``result.json`` (:data:`RESULT_SCHEMA_VERSION`): written by the runner into
+  each run directory; ``leaderboard submit`` reads it. Extra fields are
+  allowed (the runner may add some) and are not copied into the entry.
+* A leaderboard entry (:data:`ENTRY_SCHEMA_VERSION`): one JSON file under
+  ``leaderboard/entries/``. Strict: unknown fields are problems.
+
+Both are checked by :func:`result_problems` / :func:`entry_problems`, which
+return one readable line per problem (an empty list means valid). See
+docs/leaderboard.md for the field-by-field description.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from prism_gym.leaderboard.fields import Bool, Field, List, Map, Num, Obj, Scalar, Str
+
+RESULT_SCHEMA_VERSION = 1
+ENTRY_SCHEMA_VERSION = 1
+
+TRACKS = ("tiny", "full")
+PRESETS = ("tiny", "paper", "custom")
+BASELINES = ("sft-only", "rl-only", "sft-then-rl")
+# Reference rows may also name the untrained base model.
+ENTRY_BASELINES = BASELINES + ("base-model",)
+RL_ALGORITHMS = ("grpo", "gigpo")
+KINDS = ("run", "reported")
+REPORTED_NOTE = "reported, not reproduced here"
+LEDGER_KEYS = ("wall_s", "tokens_forwarded", "tokens_trained", "tokens_generated", "flops", "env_steps")
+
+FINGERPRINT = r"sha256:[0-9a-f]{64}"
+FINGERPRINT_HINT = "expected 'sha256:' and 64 lowercase hex digits"
+# A base model is fingerprinted by its weights, or named by its hub id when the
+# weights were not on disk to hash.
+MODEL_FINGERPRINT = FINGERPRINT + r"|hub:[A-Za-z0-9][A-Za-z0-9._/-]{0,150}"
+MODEL_FINGERPRINT_HINT = "expected 'sha256:<64 hex digits>' or 'hub:<model id>'"
+TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
+TIMESTAMP_HINT = "expected an ISO 8601 time with a zone, e.g. 2026-11-26T17:00:00+00:00"
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+NAME_HINT = "1-100 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit"
+MAX_EPISODES = 10_000_000
+
+
+def _rate(nullable: bool = False) -> Num:
+    return Num(0, 1, nullable=nullable)
+
+
+def _score(nullable: bool = False) -> Num:
+    return Num(0, 100, nullable=nullable)
+
+
+def _bucket(extra: bool) -> Obj:
+    """Success, score and episode count of one split or one task type."""
+    return Obj({"success_rate": _rate(), "score": _score(), "episodes": Num(1, MAX_EPISODES, integer=True)},
+               extra=extra)
+
+
+def _metrics(nullable_headline: bool) -> Obj:
+    # result.json may carry more metrics than an entry keeps (extra keys allowed
+    # there); an entry holds exactly these.
+    extra = not nullable_headline
+    return Obj({"success_rate": _rate(nullable_headline), "score": _score(nullable_headline),
+                "per_split": Map(_bucket(extra), max_items=20), "per_task_type": Map(_bucket(extra))},
+               optional={"episodes": Num(1, MAX_EPISODES, integer=True)}, extra=not nullable_headline)
+
+
+def _ledger_row() -> Obj:
+    return Obj({key: Num(0) for key in LEDGER_KEYS})
+
+
+def _ledger(nullable: bool) -> Obj:
+    return Obj({"stages": Map(_ledger_row(), key_pattern=NAME, max_items=20), "total": _ledger_row()},
+               nullable=nullable)
+
+
+def _router(nullable: bool) -> Obj:
+    return Obj({"name": Str(NAME, hint=NAME_HINT), "settings": Map(Scalar(), key_pattern=NAME, max_items=50)},
+               nullable=nullable)
+
+
+def _evaluation(extra: bool, nullable: bool = False) -> Obj:
+    """How the run was evaluated, so ``verify`` can repeat it exactly: the
+    splits in order with the seed and episode count of each, the env's step
+    limit and the agent's generation budget (greedy decoding)."""
+    split = Obj({"split": Str(NAME, hint=NAME_HINT), "seed": Num(0, integer=True),
+                 "episodes": Num(1, MAX_EPISODES, integer=True)}, extra=extra)
+    return Obj({"splits": List(split, min_items=1, max_items=20), "max_steps": Num(1, integer=True, nullable=True),
+                "max_new_tokens": Num(1, integer=True, nullable=True)}, extra=extra, nullable=nullable)
+
+
+def _fingerprint(nullable: bool = False) -> Str:
+    return Str(FINGERPRINT, hint=FINGERPRINT_HINT, nullable=nullable)
+
+
+RESULT_SPEC = Obj({
+    "schema_version": Num(integer=True),
+    "run_id": Str(NAME, hint=NAME_HINT),
+    "created": Str(TIMESTAMP, hint=TIMESTAMP_HINT, max_len=40),
+    "code_version": Str(max_len=100),
+    "preset": Str(choices=PRESETS),
+    "track": Str(choices=TRACKS),
+    "router": _router(nullable=True),
+    "baseline": Str(choices=BASELINES, nullable=True),
+    "model": Obj({"name": Str(max_len=200), "parameters": Num(1, integer=True),
+                  "fingerprint": Str(MODEL_FINGERPRINT, hint=MODEL_FINGERPRINT_HINT)}, extra=True),
+    "env": Obj({"name": Str(NAME, hint=NAME_HINT), "id": Str(max_len=100), "version": Str(max_len=50),
+                "data_fingerprint": _fingerprint()}, extra=True),
+    "seed": Num(0, integer=True),
+    "routing": Obj({"trajectories": Num(0, integer=True), "sft": Num(0, integer=True), "rl": Num(0, integer=True)},
+                   extra=True, nullable=True),
+    "metrics": _metrics(nullable_headline=False),
+    "ledger": _ledger(nullable=False),
+    "relative_cost": Obj({"vs_rl_only": Num(positive=True, nullable=True),
+                          "vs_sft_then_rl": Num(positive=True, nullable=True)}, extra=True),
+    "fingerprints": Obj({"config": _fingerprint(), "data_split": _fingerprint(),
+                         "checkpoint": _fingerprint(nullable=True)}, extra=True),
+    "checkpoint": Str(max_len=300, nullable=True),
+}, optional={"evaluation": _evaluation(extra=True), "config": Obj(extra=True)}, extra=True)
+
+
+ENTRY_SPEC = Obj({
+    "schema_version": Num(integer=True),
+    "kind": Str(choices=KINDS),
+    "name": Str(NAME, hint=NAME_HINT),
+    "label": Str(max_len=100),
+    "created": Str(TIMESTAMP, hint=TIMESTAMP_HINT, max_len=40),
+    "submitted": Str(TIMESTAMP, hint=TIMESTAMP_HINT, max_len=40),
+    "code_version": Str(max_len=100, nullable=True),
+    "preset": Str(choices=PRESETS, nullable=True),
+    "track": Str(choices=TRACKS),
+    "router": _router(nullable=True),
+    "baseline": Str(choices=ENTRY_BASELINES, nullable=True),
+    "rl_algorithm": Str(choices=RL_ALGORITHMS, nullable=True),
+    "model": Obj({"name": Str(max_len=200), "parameters": Num(1, integer=True, nullable=True),
+                  "fingerprint": Str(MODEL_FINGERPRINT, hint=MODEL_FINGERPRINT_HINT, nullable=True)}),
+    "env": Obj({"name": Str(NAME, hint=NAME_HINT), "id": Str(max_len=100, nullable=True),
+                "version": Str(max_len=50), "data_fingerprint": _fingerprint(nullable=True)}),
+    "seeds": List(Num(0, integer=True), min_items=0, max_items=100),
+    "routing": Obj({"trajectories": Num(0, integer=True), "sft": Num(0, integer=True), "rl": Num(0, integer=True)},
+                   nullable=True),
+    "metrics": _metrics(nullable_headline=True),
+    "ledger": _ledger(nullable=True),
+    "relative_cost": Obj({"vs_rl_only": Num(positive=True, nullable=True),
+                          "vs_sft_then_rl": Num(positive=True, nullable=True)}),
+    "fingerprints": Obj({"config": _fingerprint(), "data_split": _fingerprint(),
+                         "checkpoint": _fingerprint(nullable=True), "run": _fingerprint()}, nullable=True),
+    "provenance": Obj({"run_dir": Str(max_len=300), "checkpoint": Str(max_len=300, nullable=True),
+                       "checkpoint_checked": Bool(), "result_sha256": _fingerprint()}, nullable=True),
+    "reported": Obj({"note": Str(choices=(REPORTED_NOTE,)), "source": Str(max_len=300),
+                     "details": Str(max_len=500), "hardware": Str(max_len=100, nullable=True),
+                     "wall_s": Num(positive=True, nullable=True),
+                     "stage_wall_s": Map(Num(0), key_pattern=NAME, max_items=20)}, nullable=True),
+    "evaluation": _evaluation(extra=False, nullable=True),
+    "entry_fingerprint": _fingerprint(),
+})
+
+
+def _version_problem(data: dict, expected: int, what: str) -> str | None:
+    version = data.get("schema_version")
+    if "schema_version" not in data:
+        return "schema_version: missing field"
+    if isinstance(version, bool) or not isinstance(version, int):
+        return f"schema_version: must be a whole number, got {version!r}"
+    if version != expected:
+        return f"schema_version: unknown {what} schema version {version} (this prism-gym reads version {expected})"
+    return None
+
+
+def _routing_problems(routing: Any) -> list[str]:
+    if not isinstance(routing, dict):
+        return []
+    total = routing.get("trajectories")
+    out = []
+    for key in ("sft", "rl"):
+        value = routing.get(key)
+        if isinstance(total, int) and isinstance(value, int) and value > total:
+            out.append(f"routing.{key}: {value} trajectories is more than the {total} routed")
+    return out
+
+
+def result_problems(result: dict) -> list[str]:
+    """Everything wrong with a ``result.json`` object, one line each."""
+    version = _version_problem(result, RESULT_SCHEMA_VERSION, "result.json")
+    if version:
+        return [version]  # nothing else can be judged against an unknown version
+    problems: list[str] = []
+    RESULT_SPEC.check(result, "", problems)
+    problems += _routing_problems(result.get("routing"))
+    if not problems:
+        if result.get("router") is None and result.get("baseline") is None:
+            problems.append("router: a run names a router, a baseline, or both")
+        if result["track"] == "tiny" and result["model"]["name"] != "default":
+            problems.append(f"track: the tiny track is for the embedded default model, "
+                            f"but model.name is {result['model']['name']!r}")
+    return problems
+
+
+def entry_problems(entry: dict) -> list[str]:
+    """Everything wrong with one entry on its own, one line each (checks that
+    need the file name or the other entries are in :mod:`.validate`)."""
+    from prism_gym.leaderboard.fingerprint import entry_fingerprint, run_fingerprint
+
+    version = _version_problem(entry, ENTRY_SCHEMA_VERSION, "entry")
+    if version:
+        return [version]
+    problems: list[str] = []
+    ENTRY_SPEC.check(entry, "", problems)
+    problems += _routing_problems(entry.get("routing"))
+    if problems:
+        return problems
+    if entry["kind"] == "run":
+        problems += _run_entry_problems(entry)
+        if not problems:
+            expected = run_fingerprint(entry["fingerprints"], entry["seeds"][0])
+            if entry["fingerprints"]["run"] != expected:
+                problems.append(f"fingerprints.run: fingerprint mismatch: {entry['fingerprints']['run']} does not "
+                                f"match the config, data split, checkpoint and seed ({expected})")
+    else:
+        problems += _reported_entry_problems(entry)
+    if entry["router"] is None and entry["baseline"] is None:
+        problems.append("router: an entry names a router, a baseline, or both")
+    actual = entry_fingerprint(entry)
+    if entry["entry_fingerprint"] != actual:
+        problems.append(f"entry_fingerprint: fingerprint mismatch: the entry's content hashes to {actual}, "
+                        f"not {entry['entry_fingerprint']} (was it edited after submission?)")
+    return problems
+
+
+def _run_entry_problems(entry: dict) -> list[str]:
+    problems = []
+    for path in ("code_version", "preset", "ledger", "fingerprints", "provenance", "routing", "evaluation",
+                 "model.parameters", "model.fingerprint", "env.id", "env.data_fingerprint",
+                 "metrics.success_rate", "metrics.score"):
+        value: Any = entry
+        for part in path.split("."):
+            value = value[part]
+        if value is None:
+            problems.append(f"{path}: a run entry needs a value here")
+    if entry["reported"] is not None:
+        problems.append("reported: only reference entries (kind 'reported') carry a 'reported' block")
+    if len(entry["seeds"]) != 1:
+        problems.append(f"seeds: a run entry has exactly one seed, got {len(entry['seeds'])}")
+    if entry["track"] == "tiny" and entry["model"]["name"] != "default":
+        problems.append(f"track: the tiny track is for the embedded default model, "
+                        f"but model.name is {entry['model']['name']!r}")
+    return problems
+
+
+def _reported_entry_problems(entry: dict) -> list[str]:
+    problems = []
+    if entry["reported"] is None:
+        problems.append(f"reported: a reference entry needs a 'reported' block with note {REPORTED_NOTE!r}")
+    for key in ("fingerprints", "provenance", "evaluation"):
+        if entry[key] is not None:
+            problems.append(f"{key}: a reference entry reports numbers from a publication and has no {key}")
+    if entry["track"] != "full":
+        problems.append("track: reference entries from publications belong to the full track")
+    return problems
+
+
+__all__ = ["RESULT_SCHEMA_VERSION", "ENTRY_SCHEMA_VERSION", "TRACKS", "PRESETS", "BASELINES", "ENTRY_BASELINES",
+           "RL_ALGORITHMS", "KINDS", "REPORTED_NOTE", "LEDGER_KEYS", "RESULT_SPEC", "ENTRY_SPEC",
+           "result_problems", "entry_problems", "Field"]

@@ -1,0 +1,180 @@
+"""Leaderboard rows: entries grouped by env and track, seeds of one method
+aggregated into one row (mean and sample standard deviation)."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prism_gym.leaderboard.schema import TRACKS
+
+
+@dataclass
+class Row:
+    """One line of a table: a method on one env and track, over its seeds."""
+
+    label: str
+    kind: str  # run | reported
+    model: str
+    preset: str | None
+    entries: list[tuple[Path, dict]] = field(default_factory=list)
+    verification: dict[str, str] = field(default_factory=dict)  # entry file name -> outcome
+
+    def _values(self, get) -> list[float]:
+        values = [get(e) for _, e in self.entries]
+        return [v for v in values if v is not None]
+
+    def mean(self, get) -> float | None:
+        values = self._values(get)
+        return sum(values) / len(values) if values else None
+
+    def std(self, get) -> float | None:
+        values = self._values(get)
+        if len(values) < 2:
+            return None
+        m = sum(values) / len(values)
+        return math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(s for _, e in self.entries for s in e["seeds"])
+
+    def success(self) -> float | None:
+        return self.mean(lambda e: e["metrics"]["success_rate"])
+
+    def success_std(self) -> float | None:
+        return self.std(lambda e: e["metrics"]["success_rate"])
+
+    def score(self) -> float | None:
+        return self.mean(lambda e: e["metrics"]["score"])
+
+    def split_success(self, split: str) -> float | None:
+        return self.mean(lambda e: (e["metrics"]["per_split"].get(split) or {}).get("success_rate"))
+
+    def flops(self) -> float | None:
+        return self.mean(lambda e: e["ledger"]["total"]["flops"] if e["ledger"] else None)
+
+    def wall_s(self) -> float | None:
+        def wall(e):
+            if e["ledger"]:
+                return e["ledger"]["total"]["wall_s"]
+            return (e["reported"] or {}).get("wall_s")
+        return self.mean(wall)
+
+    def relative_cost(self, key: str) -> float | None:
+        return self.mean(lambda e: e["relative_cost"][key])
+
+    @property
+    def status(self) -> str:
+        if self.kind == "reported":
+            return "reported, not reproduced here"
+        outcomes = [self.verification.get(p.name) for p, _ in self.entries]
+        if any(o == "not reproduced" or o == "fingerprint mismatch" for o in outcomes):
+            return "verification failed"
+        if outcomes and all(o == "reproduced" for o in outcomes):
+            return "verified"
+        return "not verified"
+
+    @property
+    def details(self) -> list[str]:
+        return [e["reported"]["details"] for _, e in self.entries if e.get("reported")]
+
+
+def _group_key(entry: dict) -> str:
+    """Entries that differ only in seed (same method, model, preset, code,
+    env data) form one row; reference rows never merge."""
+    if entry["kind"] == "reported":
+        return "reported:" + entry["name"]
+    return json.dumps([entry["label"], entry["router"], entry["baseline"], entry["rl_algorithm"], entry["preset"],
+                       entry["model"], entry["env"]["version"], entry["env"]["data_fingerprint"],
+                       entry["code_version"]], sort_keys=True)
+
+
+@dataclass
+class Table:
+    env: str
+    track: str
+    rows: list[Row]
+
+    @property
+    def splits(self) -> list[str]:
+        names = {s for row in self.rows for _, e in row.entries for s in e["metrics"]["per_split"]}
+        return sorted(names)
+
+
+def build_tables(entries: list[tuple[Path, dict]], verifications: dict[str, str] | None = None) -> list[Table]:
+    """One table per (env, track) present, rows sorted by success (best first),
+    rows without a success rate last, ties by label."""
+    verifications = verifications or {}
+    groups: dict[tuple[str, str], dict[str, Row]] = {}
+    for path, entry in sorted(entries, key=lambda pe: pe[0].name):
+        rows = groups.setdefault((entry["env"]["name"], entry["track"]), {})
+        key = _group_key(entry)
+        if key not in rows:
+            rows[key] = Row(entry["label"], entry["kind"], entry["model"]["name"], entry["preset"])
+        rows[key].entries.append((path, entry))
+        if path.name in verifications:
+            rows[key].verification[path.name] = verifications[path.name]
+    tables = []
+    for (env, track), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], TRACKS.index(kv[0][1]))):
+        ordered = sorted(rows.values(), key=lambda r: (r.success() is None, -(r.success() or 0.0),
+                                                        -(r.score() or 0.0), r.model, r.label))
+        tables.append(Table(env, track, ordered))
+    return tables
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point beats on both axes (less compute, more success),
+    sorted by compute."""
+    front = []
+    best = -math.inf
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if y > best:
+            front.append((x, y))
+            best = y
+    return front
+
+
+def fmt_percent(value: float | None, std: float | None = None) -> str:
+    if value is None:
+        return "–"
+    text = f"{100 * value:.2f}"
+    return text + (f" ± {100 * std:.2f}" if std is not None else "")
+
+
+def fmt_number(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_flops(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3g}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def row_cells(table: Table, row: Row) -> dict[str, Any]:
+    """The displayed text of each column of one row."""
+    cells = {"Method": row.label, "Model": row.model, "Seeds": ", ".join(map(str, row.seeds)) or "–",
+             "Success %": fmt_percent(row.success(), row.success_std())}
+    for split in table.splits:
+        cells[f"{split} %"] = fmt_percent(row.split_success(split))
+    cells["Score"] = fmt_number(row.score())
+    cells["FLOPs"] = fmt_flops(row.flops())
+    cells["Wall clock"] = fmt_duration(row.wall_s())
+    cells["Cost vs RL-only"] = fmt_number(row.relative_cost("vs_rl_only"))
+    cells["Cost vs SFT-then-RL"] = fmt_number(row.relative_cost("vs_sft_then_rl"))
+    cells["Status"] = row.status
+    return cells

@@ -1,0 +1,76 @@
+"""``leaderboard validate``: check entry files, one line per problem.
+
+Besides each entry's own schema (:func:`prism_gym.leaderboard.schema.entry_problems`)
+this checks what needs the file system or the other entries: the file name
+(``<date>_<name>.json`` matching the entry's own date and name) and duplicate
+runs across files.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from prism_gym.leaderboard.loading import LeaderboardError, load_json_file
+from prism_gym.leaderboard.schema import entry_problems
+from prism_gym.leaderboard.submit import find_duplicate
+
+FILENAME = re.compile(r"(\d{4}-\d{2}-\d{2})_([A-Za-z0-9][A-Za-z0-9._-]{0,99})\.json")
+
+
+def entry_files(entries_dir: str | os.PathLike) -> list[Path]:
+    """Every entry file in ``entries_dir``, sorted (hidden temporary files skipped)."""
+    entries_dir = Path(entries_dir)
+    if not entries_dir.is_dir():
+        return []
+    return sorted(p for p in entries_dir.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+
+
+def _filename_problems(path: Path, entry: dict) -> list[str]:
+    match = FILENAME.fullmatch(path.name)
+    if not match:
+        return [f"file name {path.name!r} does not have the form <YYYY-MM-DD>_<name>.json with a safe name"]
+    problems = []
+    if match.group(2) != entry.get("name"):
+        problems.append(f"file name {path.name!r} does not match the entry's name {entry.get('name')!r}")
+    created = entry.get("created")
+    if isinstance(created, str) and match.group(1) != created[:10]:
+        problems.append(f"file name date {match.group(1)} does not match the entry's created date {created[:10]}")
+    return problems
+
+
+def load_entry(path: str | os.PathLike) -> tuple[dict | None, list[str]]:
+    """``(entry, problems)`` for one file; ``entry`` is None when unreadable."""
+    path = Path(path)
+    try:
+        entry = load_json_file(path)
+    except LeaderboardError as exc:
+        return None, [str(exc)]
+    problems = [f"{path}: {p}" for p in entry_problems(entry)]
+    problems += [f"{path}: {p}" for p in _filename_problems(path, entry)]
+    return entry, problems
+
+
+def validate_files(paths: list[str | os.PathLike]) -> list[str]:
+    """Every problem in the given entry files, including duplicates among them."""
+    problems: list[str] = []
+    seen: list[tuple[Path, dict]] = []
+    for path in map(Path, paths):
+        entry, found = load_entry(path)
+        problems += found
+        if entry is None:
+            continue
+        duplicate = find_duplicate(entry, seen)
+        if duplicate is not None:
+            problems.append(f"{path}: duplicate submission: records the same run as {duplicate}")
+        seen.append((path, entry))
+    return problems
+
+
+def load_valid_entries(entries_dir: str | os.PathLike) -> list[tuple[Path, dict]]:
+    """All entries of ``entries_dir``; raises with every problem if any is invalid."""
+    files = entry_files(entries_dir)
+    problems = validate_files(files)
+    if problems:
+        raise LeaderboardError("invalid entries:\n" + "\n".join(problems))
+    return [(p, load_json_file(p)) for p in files]

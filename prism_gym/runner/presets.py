@@ -1,0 +1,320 @@
+"""Run configurations: one dataclass per stage, gathered in :class:`RunConfig`,
+and the two presets.
+
+``tiny`` is the default: the embedded model and small task sets, sized so that
+one router on one env finishes in minutes on a 2-core CPU. ``paper`` is the
+PRISM paper's protocol (50:50 split, 128 evaluation episodes per split, verl-agent
+GRPO settings) for 8B models on GPUs; where the paper is silent the choice is
+documented next to the field and in docs/runner.md.
+
+Every field can be changed from the command line with ``--set stage.field=value``
+(:func:`apply_overrides`); :meth:`RunConfig.validate` rejects impossible
+settings before any work starts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+PRESETS = ("tiny", "paper")
+
+# The monolithic baselines of the paper, run through the same stages.
+# name -> (router that routes the data, whether RL also trains on the SFT share's tasks)
+BASELINES = {
+    "sft-only": ("all-sft", False),
+    "rl-only": ("all-rl", False),
+    "sft-then-rl": ("all-sft", True),
+}
+# Routers that are one of the baselines already.
+ROUTER_BASELINE = {"all-sft": "sft-only", "all-rl": "rl-only"}
+
+
+class ConfigError(ValueError):
+    """A run configuration that cannot work; the message names the field."""
+
+
+@dataclass
+class ExpertConfig:
+    split: str = "train"
+    trajectories: int = 48  # expert episodes collected (one per task)
+    max_steps: int | None = None  # None: the env's own step limit
+
+
+@dataclass
+class ProbeConfig:
+    batch_size: int = 16
+
+
+@dataclass
+class SFTConfig:
+    epochs: float = 3.0
+    learning_rate: float = 1e-3
+    batch_size: int = 16
+    gradient_accumulation: int = 1
+    max_length: int = 1024
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    save_steps: int = 10  # mid-stage checkpoint interval, for --resume
+    bf16: bool = False
+
+
+@dataclass
+class RLConfig:
+    iterations: int = 6  # policy updates
+    tasks_per_iteration: int = 4  # distinct tasks per update (the GRPO groups)
+    group_size: int = 4  # episodes per task (GRPO's G)
+    learning_rate: float = 2e-4
+    beta: float = 0.0  # KL coefficient against the stage's starting policy
+    epsilon: float = 0.2  # clipping range of the ratio
+    temperature: float = 1.0
+    max_new_tokens: int = 24
+    max_steps: int | None = 15  # episode step limit during RL (None: the env's own)
+    micro_batch_size: int = 32
+    max_grad_norm: float = 1.0
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    bf16: bool = False
+
+
+@dataclass
+class EvalConfig:
+    episodes: int = 32  # per split
+    splits: tuple[str, ...] = ()  # empty: the env's eval_splits
+    max_steps: int | None = None
+    max_new_tokens: int = 24
+
+
+@dataclass
+class RunConfig:
+    env: str
+    router: str
+    preset: str = "tiny"
+    seed: int = 0
+    model: str | None = None  # None: the embedded default model
+    router_options: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = None  # "sft-only" | "rl-only" | "sft-then-rl"
+    device: str | None = None
+    expert: ExpertConfig = field(default_factory=ExpertConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    rl: RLConfig = field(default_factory=RLConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    # -- identity -----------------------------------------------------------------
+    @property
+    def track(self) -> str:
+        return "tiny" if self.model in (None, "default") else "full"
+
+    @property
+    def label(self) -> str:
+        """What the run is called in run ids and tables: the baseline or router."""
+        return self.baseline or self.router
+
+    def run_id(self) -> str:
+        return f"{self.env}-{self.label}-{self.preset}-s{self.seed}"
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["eval"]["splits"] = list(self.eval.splits)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        d = dict(d)
+        sections = {"expert": ExpertConfig, "probe": ProbeConfig, "sft": SFTConfig, "rl": RLConfig, "eval": EvalConfig}
+        kwargs = {k: v for k, v in d.items() if k not in sections}
+        for name, klass in sections.items():
+            values = dict(d.get(name) or {})
+            if name == "eval" and "splits" in values:
+                values["splits"] = tuple(values["splits"])
+            kwargs[name] = klass(**values)
+        return cls(**kwargs)
+
+    def fingerprint(self) -> str:
+        """sha256 of the settings that change results (device excluded)."""
+        d = self.to_dict()
+        d.pop("device", None)
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":")).encode()
+        return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+    # -- what runs ------------------------------------------------------------------
+    @property
+    def routing_router(self) -> str:
+        """The router that splits the data (a baseline picks a constant router)."""
+        return BASELINES[self.baseline][0] if self.baseline else self.router
+
+    @property
+    def rl_on_all_tasks(self) -> bool:
+        return bool(self.baseline and BASELINES[self.baseline][1])
+
+    def validate(self) -> "RunConfig":
+        """Raise :class:`ConfigError` naming the first bad field; return self."""
+        def need(cond: bool, where: str, what: str):
+            if not cond:
+                raise ConfigError(f"{where}: {what}")
+
+        need(self.preset in PRESETS + ("custom",), "preset", f"must be one of {PRESETS + ('custom',)}, not {self.preset!r}")
+        need(bool(self.env), "env", "is required")
+        need(bool(self.router), "router", "is required")
+        need(self.baseline is None or self.baseline in BASELINES, "baseline",
+             f"must be one of {sorted(BASELINES)}, not {self.baseline!r}")
+        need(isinstance(self.seed, int) and self.seed >= 0, "seed", "must be a non-negative integer")
+        need(self.expert.trajectories >= 2, "expert.trajectories", "must be at least 2 (a split needs two sides)")
+        need(self.expert.max_steps is None or self.expert.max_steps > 0, "expert.max_steps", "must be positive")
+        need(self.probe.batch_size > 0, "probe.batch_size", "must be positive")
+        s = self.sft
+        need(s.epochs > 0, "sft.epochs", "must be positive")
+        need(0 < s.learning_rate < 1, "sft.learning_rate", "must be in (0, 1)")
+        need(s.batch_size > 0 and s.gradient_accumulation > 0, "sft.batch_size", "batch size and accumulation must be positive")
+        need(s.max_length >= 64, "sft.max_length", "must be at least 64 tokens")
+        need(0 <= s.warmup_ratio < 1, "sft.warmup_ratio", "must be in [0, 1)")
+        need(s.lr_scheduler in ("constant", "linear", "cosine", "constant_with_warmup"), "sft.lr_scheduler",
+             "must be constant, constant_with_warmup, linear or cosine")
+        need(not s.lora or (s.lora_r > 0 and s.lora_alpha > 0), "sft.lora_r", "LoRA rank and alpha must be positive")
+        need(s.save_steps > 0, "sft.save_steps", "must be positive")
+        r = self.rl
+        need(r.iterations >= 0, "rl.iterations", "must be >= 0")
+        need(r.tasks_per_iteration > 0, "rl.tasks_per_iteration", "must be positive")
+        need(r.group_size >= 2, "rl.group_size", "must be at least 2 (GRPO compares episodes within a group)")
+        need(0 < r.learning_rate < 1, "rl.learning_rate", "must be in (0, 1)")
+        need(r.beta >= 0, "rl.beta", "must be >= 0")
+        need(0 < r.epsilon < 1, "rl.epsilon", "must be in (0, 1)")
+        need(r.temperature > 0, "rl.temperature", "must be positive")
+        need(r.max_new_tokens > 0, "rl.max_new_tokens", "must be positive")
+        need(r.max_steps is None or r.max_steps > 0, "rl.max_steps", "must be positive")
+        need(r.micro_batch_size > 0, "rl.micro_batch_size", "must be positive")
+        need(not r.lora or (r.lora_r > 0 and r.lora_alpha > 0), "rl.lora_r", "LoRA rank and alpha must be positive")
+        need(self.eval.episodes > 0, "eval.episodes", "must be positive")
+        need(self.eval.max_new_tokens > 0, "eval.max_new_tokens", "must be positive")
+        return self
+
+
+def tiny(env: str, router: str, **kw) -> RunConfig:
+    """The default preset: embedded model, small task sets, CPU.
+
+    Sized for ~3-5 minutes per run on 2 cores; the numbers are the ones that
+    fit that budget, not tuned for the leaderboard.
+    """
+    cfg = RunConfig(env=env, router=router, preset="tiny", **kw)
+    if env == "webshop":
+        cfg.rl.max_steps = 10  # WebShop episodes are short (search, click, buy)
+        cfg.eval.max_steps = 15
+    else:
+        cfg.eval.max_steps = 30
+    return cfg
+
+
+def paper(env: str, router: str, **kw) -> RunConfig:
+    """The PRISM paper's protocol for 8B models on GPUs.
+
+    Known from the paper: the median (50:50) split, SFT then GRPO on the RL
+    share's tasks, 128 evaluation episodes per split. From verl-agent's
+    defaults (which the paper used for RL): group size 8, 16 environments per
+    step, learning rate 1e-6, KL coefficient 0.01, at most 50 (ALFWorld) / 15
+    (WebShop) steps. Not stated, chosen here (docs/runner.md): expert data = one
+    trajectory per training task, up to 2,420 (ALFWorld) / 3,930 (WebShop) as in
+    AgentTraj-L; full-parameter SFT, 3 epochs at 1e-5 with cosine decay (the
+    LLaMA-Factory recipe commonly used for these agent sets); 150 GRPO updates.
+    """
+    cfg = RunConfig(env=env, router=router, preset="paper", **kw)
+    cfg.expert = ExpertConfig(split="train", trajectories=2420 if env == "alfworld" else 3930,
+                              max_steps=50 if env == "alfworld" else 15)
+    cfg.probe = ProbeConfig(batch_size=8)
+    cfg.sft = SFTConfig(epochs=3.0, learning_rate=1e-5, batch_size=4, gradient_accumulation=8, max_length=4096,
+                        lr_scheduler="cosine", warmup_ratio=0.1, weight_decay=0.0, lora=False, save_steps=200,
+                        bf16=True)
+    cfg.rl = RLConfig(iterations=150, tasks_per_iteration=16, group_size=8, learning_rate=1e-6, beta=0.01,
+                      epsilon=0.2, temperature=1.0, max_new_tokens=512,
+                      max_steps=50 if env == "alfworld" else 15, micro_batch_size=8, max_grad_norm=1.0,
+                      lora=False, bf16=True)
+    cfg.eval = EvalConfig(episodes=128, splits=(), max_steps=50 if env == "alfworld" else 15, max_new_tokens=512)
+    return cfg
+
+
+def make_config(preset: str, env: str, router: str, **kw) -> RunConfig:
+    """Build a preset; ``router`` may also be a baseline name (``rl-only``)."""
+    if router in BASELINES:
+        kw.setdefault("baseline", router)
+        router = BASELINES[router][0]
+    elif router in ROUTER_BASELINE and kw.get("baseline") is None:
+        kw["baseline"] = ROUTER_BASELINE[router]
+    builders = {"tiny": tiny, "paper": paper}
+    if preset not in builders:
+        raise ConfigError(f"preset: must be one of {PRESETS}, not {preset!r}")
+    return builders[preset](env, router, **kw)
+
+
+def _coerce(text: str, current: Any) -> Any:
+    """Parse ``text`` to the type of the field's current value."""
+    if isinstance(current, bool):
+        low = text.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if isinstance(current, int):
+        return int(text)
+    if isinstance(current, float):
+        return float(text)
+    if isinstance(current, tuple):
+        return tuple(p for p in text.split(",") if p)
+    if current is None:
+        if text.lower() in ("none", "null"):
+            return None
+        for cast in (int, float):
+            try:
+                return cast(text)
+            except ValueError:
+                pass
+    return text
+
+
+def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
+    """Apply ``stage.field=value`` settings; a changed preset becomes ``custom``."""
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise ConfigError(f"--set {item!r}: expected stage.field=value, e.g. sft.epochs=2")
+        section_name, _, name = key.partition(".")
+        section = getattr(cfg, section_name, None)
+        if not dataclasses.is_dataclass(section) or name not in {f.name for f in dataclasses.fields(section)}:
+            raise ConfigError(f"--set {item!r}: unknown setting {key!r}")
+        try:
+            setattr(section, name, _coerce(value, getattr(section, name)))
+        except ValueError as exc:
+            raise ConfigError(f"--set {item!r}: {exc}") from None
+        cfg.preset = "custom"
+    return cfg
+
+
+def parse_router_options(items: list[str]) -> dict[str, Any]:
+    """``["metric=gini", "rl_fraction=0.3"]`` -> typed dict (numbers, booleans, None)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option {item!r}: expected key=value")
+        low = value.lower()
+        if low in ("none", "null"):
+            out[key] = None
+        elif low in ("true", "false"):
+            out[key] = low == "true"
+        else:
+            try:
+                out[key] = int(value)
+            except ValueError:
+                try:
+                    out[key] = float(value)
+                except ValueError:
+                    out[key] = value
+    return out

@@ -1,0 +1,411 @@
+"""One bench run: expert -> probe/route -> SFT -> RL -> eval -> result.json.
+
+Every stage writes its outputs into the run directory and then a marker,
+``stages/<stage>.json`` (its ledger and a summary), atomically. A stage whose
+marker exists is never run again; ``--resume`` therefore restarts at the stage
+a killed run lost, and SFT and RL continue from their own mid-stage
+checkpoints (``work/``). Seeds are fixed per stage, so a resumed run ends with
+the same result as an uninterrupted one.
+
+Run directory::
+
+    config.json                 the full configuration (RunConfig)
+    expert/trajectories.jsonl   expert trajectories (Trajectory records)
+    probe/decisions.jsonl       one RoutingDecision per trajectory
+    checkpoints/sft/            model after SFT (absent when SFT had no data)
+    checkpoints/final/          the model that was evaluated
+    eval/metrics.json           evaluation per split and per task type
+    rl/history.json             per-update GRPO statistics
+    stages/<stage>.json         the stage's ledger and summary
+    result.json                 the summary (docs/runner.md)
+    work/                       mid-stage checkpoints, removed when the stage ends
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from prism_gym.fileio import read_json, write_json
+from prism_gym.records import read_decisions, read_trajectories, write_jsonl
+from prism_gym.runner import services
+from prism_gym.runner.ledger import LEDGER_KEYS, StageCost, StageTimer, TokenMeter, matmul_parameters, total
+from prism_gym.runner.presets import RunConfig
+from prism_gym.runner.progress import RunReporter
+from prism_gym.runner.result import (RESULT_FILE, SCHEMA_VERSION, code_version, now_iso, relative_costs, sha256_text,
+                                     weights_fingerprint)
+
+STAGES = ("expert", "probe", "sft", "rl", "eval")
+# Evaluation tasks are chosen with one fixed seed, so that every run (every
+# router, every seed) is scored on the same episodes.
+EVAL_TASK_SEED = 0
+
+
+class RunError(RuntimeError):
+    """A run cannot start or continue (the message says why and what to do)."""
+
+
+class BenchRun:
+    """Runs (or resumes) one configuration in ``run_dir``."""
+
+    def __init__(self, cfg: RunConfig, run_dir: str | os.PathLike, *, resume: bool = False,
+                 reporter: RunReporter | None = None,
+                 on_step: Callable[[str, int, int], None] | None = None):
+        self.cfg = cfg.validate()
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.reporter = reporter or RunReporter(enabled=False)
+        self.on_step = on_step  # (stage, done, total) after every SFT/RL step; tests interrupt runs here
+        self._base = None
+
+    # -- paths ------------------------------------------------------------------
+    def path(self, *parts: str) -> Path:
+        return self.run_dir.joinpath(*parts)
+
+    def marker(self, stage: str) -> Path:
+        return self.path("stages", f"{stage}.json")
+
+    def done(self, stage: str) -> bool:
+        return self.marker(stage).exists()
+
+    # -- entry point ----------------------------------------------------------------
+    def run(self) -> dict:
+        self._prepare_dir()
+        steps = {"expert": self._expert, "probe": self._probe, "sft": self._sft, "rl": self._rl, "eval": self._eval}
+        for i, stage in enumerate(STAGES, start=1):
+            if self.done(stage):
+                self.reporter.stage(i, len(STAGES), stage, "[dim]done (kept from the earlier attempt)[/]")
+                continue
+            self.reporter.stage(i, len(STAGES), stage)
+            self._seed(stage)
+            from prism_gym.plugins import get_registry
+
+            get_registry().notify("prism_gym_stage_started", run_dir=self.run_dir, stage=stage,
+                                  config=self.cfg.to_dict())
+            cost, summary = steps[stage]()
+            record = {"ledger": cost.to_dict(), "summary": summary}
+            write_json(self.marker(stage), record)
+            shutil.rmtree(self.path("work", stage), ignore_errors=True)
+            get_registry().notify("prism_gym_stage_finished", run_dir=self.run_dir, stage=stage,
+                                  metrics=dict(record["ledger"], **summary))
+            self.reporter.note(_cost_line(cost))
+        result = self._result()
+        write_json(self.path(RESULT_FILE), result)
+        return result
+
+    def _prepare_dir(self) -> None:
+        cfg_path = self.path("config.json")
+        if cfg_path.exists():
+            if not self.resume:
+                raise RunError(f"{self.run_dir} already holds a run; pass --resume to continue it "
+                               f"or choose another --run-dir")
+            old = RunConfig.from_dict(read_json(cfg_path))
+            if old.fingerprint() != self.cfg.fingerprint():
+                raise RunError(f"{self.run_dir} holds a run with another configuration "
+                               f"({old.fingerprint()} != {self.cfg.fingerprint()}); refusing to mix them")
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(cfg_path, self.cfg.to_dict())
+
+    def _seed(self, stage: str) -> None:
+        import random
+
+        import numpy as np
+        import torch
+
+        value = self.cfg.seed * 1000 + STAGES.index(stage)
+        random.seed(value)
+        np.random.seed(value)
+        torch.manual_seed(value)
+
+    # -- models -----------------------------------------------------------------
+    def base_model(self):
+        from prism_gym.models import load_model_and_tokenizer
+
+        return load_model_and_tokenizer(self.cfg.model, device=self.cfg.device)
+
+    def _load_dir(self, path: Path):
+        from prism_gym.models import load_model_and_tokenizer
+
+        return load_model_and_tokenizer(str(path), device=self.cfg.device)
+
+    def _base_dir(self) -> Path | None:
+        """The base model's directory on disk (for fingerprints)."""
+        if self.cfg.model in (None, "default"):
+            from prism_gym.agents.default_model import default_model_dir
+
+            return Path(default_model_dir())
+        p = Path(self.cfg.model)
+        return p if p.is_dir() else None
+
+    # -- stages -------------------------------------------------------------------
+    def _expert(self):
+        cfg = self.cfg
+        timer = StageTimer(None, 0)
+        tasks = services.list_tasks(cfg.env, cfg.expert.split, cfg.expert.trajectories, cfg.seed)
+        trajectories = services.collect_expert(cfg.env, tasks, seed=cfg.seed, max_steps=cfg.expert.max_steps)
+        timer.env_steps = sum(t.num_steps for t in trajectories)
+        write_jsonl(self.path("expert", "trajectories.jsonl"), trajectories)
+        won = sum(t.won for t in trajectories)
+        self.reporter.note(f"{len(trajectories)} expert trajectories, {won} won, {timer.env_steps} steps")
+        if won < len(trajectories):
+            self.reporter.note(f"[yellow]{len(trajectories) - won} expert episodes were not won; their tasks stay "
+                               f"routable but only won trajectories are SFT data[/]")
+        return timer.cost(), {"trajectories": len(trajectories), "won": won}
+
+    def _probe(self):
+        from prism_gym.plugins import get_registry
+        from prism_gym.routing import RoutingContext
+
+        cfg = self.cfg
+        trajectories = read_trajectories(self.path("expert", "trajectories.jsonl"))
+        router = get_registry().router(cfg.routing_router).build(**cfg.router_options)
+        context = RoutingContext(env=cfg.env, seed=cfg.seed, model=cfg.model, device=cfg.device,
+                                 cache_dir=self.path("probe", "cache"), options=dict(cfg.router_options))
+        # The router's model loads lazily; meter it so that probe or pass-rate work is in the ledger.
+        meter = TokenMeter()
+        loaded = {}
+        original_load = context.load_model
+
+        def metered_load():
+            if "pair" not in loaded:
+                model, tok = original_load()
+                meter.attach(model)
+                loaded["pair"] = (model, tok)
+                loaded["n"] = matmul_parameters(model)
+            return loaded["pair"]
+
+        context.load_model = metered_load  # type: ignore[method-assign]
+        timer = StageTimer(meter, 0)
+        decisions = router.route(trajectories, context)
+        timer.n_params = loaded.get("n", 0)
+        meter.detach()
+        if len(decisions) != len(trajectories):
+            raise RunError(f"router {cfg.routing_router!r} returned {len(decisions)} decisions "
+                           f"for {len(trajectories)} trajectories")
+        write_jsonl(self.path("probe", "decisions.jsonl"), decisions)
+        settings = router.settings() if hasattr(router, "settings") else dict(cfg.router_options)
+        write_json(self.path("probe", "router.json"), {"name": cfg.routing_router, "settings": _plain(settings)})
+        n_rl = sum(d.route == "rl" for d in decisions)
+        self.reporter.note(f"router {cfg.routing_router}: {len(decisions) - n_rl} to SFT, {n_rl} to RL")
+        return timer.cost(), {"sft": len(decisions) - n_rl, "rl": n_rl}
+
+    def _shares(self):
+        trajectories = read_trajectories(self.path("expert", "trajectories.jsonl"))
+        decisions = {d.trajectory_id: d for d in read_decisions(self.path("probe", "decisions.jsonl"))}
+        sft = [t for t in trajectories if decisions[t.id].route == "sft" and t.won]
+        rl_trajs = trajectories if self.cfg.rl_on_all_tasks else [t for t in trajectories if decisions[t.id].route == "rl"]
+        seen, rl_tasks = set(), []
+        for t in rl_trajs:
+            if t.task.id not in seen:
+                seen.add(t.task.id)
+                rl_tasks.append(t.task)
+        return sft, rl_tasks
+
+    def _sft(self):
+        from prism_gym.runner.sft import run_sft
+
+        sft, _ = self._shares()
+        if self.cfg.baseline == "rl-only" or not sft:
+            self.reporter.note("no SFT share: skipped")
+            return StageCost(), {"trajectories": 0, "samples": 0}
+        model, tokenizer = self.base_model()
+        with self.reporter.bar("sft steps", None) as update:
+            def step(done, total_steps):
+                update(done, total_steps)
+                if self.on_step:
+                    self.on_step("sft", done, total_steps)
+
+            cost = run_sft(model, tokenizer, sft, self.cfg.sft, seed=self.cfg.seed, work_dir=self.path("work", "sft"),
+                           out_dir=self.path("checkpoints", "sft"), on_step=step)
+        samples = sum(t.num_steps for t in sft)
+        return cost, {"trajectories": len(sft), "samples": samples}
+
+    def _start_dir(self) -> Path | None:
+        sft_dir = self.path("checkpoints", "sft")
+        return sft_dir if sft_dir.exists() else None
+
+    def _rl(self):
+        from prism_gym.runner.grpo import run_grpo
+        from prism_gym.runner.sft import save_model
+
+        cfg = self.cfg
+        _, tasks = self._shares()
+        final = self.path("checkpoints", "final")
+        start = self._start_dir()
+        if cfg.baseline == "sft-only" or not tasks or cfg.rl.iterations == 0:
+            self.reporter.note("no RL share: skipped")
+            if start is not None:
+                _link_copy(start, final)
+            else:
+                model, tokenizer = self.base_model()
+                save_model(model, tokenizer, final)
+            return StageCost(), {"tasks": 0, "iterations": 0}
+        model, tokenizer = self._load_dir(start) if start else self.base_model()
+        def collect(policy, batch_tasks, *, group_size, seed):
+            import torch
+
+            torch.manual_seed(seed)
+            agent = services.llm_agent(cfg.env, policy, tokenizer, sample=True, temperature=cfg.rl.temperature,
+                                       max_new_tokens=cfg.rl.max_new_tokens, seed=seed)
+            with torch.no_grad():
+                return services.rollout(cfg.env, batch_tasks, agent, group_size=group_size, seed=seed,
+                                        max_steps=cfg.rl.max_steps, record_tokens=True, progress=False)
+
+        with self.reporter.bar("grpo updates", cfg.rl.iterations) as update:
+            def step(done, total_steps):
+                update(done, total_steps)
+                if self.on_step:
+                    self.on_step("rl", done, total_steps)
+
+            model, cost, history = run_grpo(model, tokenizer, tasks, cfg.rl, seed=cfg.seed, collect=collect,
+                                            work_dir=self.path("work", "rl"), on_step=step)
+        save_model(model, tokenizer, final)
+        write_json(self.path("rl", "history.json"), history)
+        last = history[-1] if history else {}
+        return cost, {"tasks": len(tasks), "iterations": len(history),
+                      "last_mean_return": last.get("mean_return", 0.0)}
+
+    def _eval(self):
+        cfg = self.cfg
+        model, tokenizer = self._load_dir(self.path("checkpoints", "final"))
+        meter = TokenMeter().attach(model)
+        timer = StageTimer(meter, matmul_parameters(model))
+        splits = list(cfg.eval.splits) or list(services.env_spec(cfg.env).eval_splits)
+        if not splits:
+            raise RunError(f"env {cfg.env!r} names no evaluation splits; set eval.splits")
+        per_split = {}
+        import torch
+
+        for split in splits:
+            agent = services.llm_agent(cfg.env, model, tokenizer, sample=False, temperature=1.0,
+                                       max_new_tokens=cfg.eval.max_new_tokens, seed=cfg.seed)
+            with torch.no_grad():
+                per_split[split] = services.evaluate(cfg.env, agent, split=split, episodes=cfg.eval.episodes,
+                                                     seed=EVAL_TASK_SEED, max_steps=cfg.eval.max_steps)
+            timer.env_steps += per_split[split]["env_steps"]
+            self.reporter.note(f"{split}: success {per_split[split]['success_rate']:.3f}, "
+                               f"score {per_split[split]['score']:.1f}")
+        meter.detach()
+        metrics = combine_metrics(per_split)
+        write_json(self.path("eval", "metrics.json"), metrics)
+        return timer.cost(), {"success_rate": metrics["success_rate"], "score": metrics["score"]}
+
+    # -- result -------------------------------------------------------------------
+    def _result(self) -> dict:
+        cfg = self.cfg
+        stages = {s: read_json(self.marker(s))["ledger"] for s in STAGES}
+        decisions = read_decisions(self.path("probe", "decisions.jsonl"))
+        router = read_json(self.path("probe", "router.json"))
+        metrics = read_json(self.path("eval", "metrics.json"))
+        spec = services.env_spec(cfg.env)
+        base_dir = self._base_dir()
+        final = self.path("checkpoints", "final")
+        from safetensors import safe_open
+
+        n_params = 0
+        for f in final.glob("*.safetensors"):
+            with safe_open(str(f), "pt") as fh:
+                for key in fh.keys():
+                    n_params += _prod(fh.get_slice(key).get_shape())
+        trajectories = read_trajectories(self.path("expert", "trajectories.jsonl"))
+        result = {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": self.run_dir.name,
+            "created": now_iso(),
+            "code_version": code_version(),
+            "preset": cfg.preset,
+            "track": cfg.track,
+            "router": {"name": router["name"], "settings": router["settings"]},
+            "baseline": cfg.baseline,
+            "model": {"name": cfg.model or "default", "parameters": n_params,
+                      "fingerprint": weights_fingerprint(base_dir) if base_dir else f"hub:{cfg.model}"},
+            "env": {"name": cfg.env, "id": spec.id, "version": _env_version(spec),
+                    "data_fingerprint": sha256_text(sorted(f"{t.task.id}\t{t.task.goal}" for t in trajectories))},
+            "seed": cfg.seed,
+            "routing": {"trajectories": len(decisions), "sft": sum(d.route == "sft" for d in decisions),
+                        "rl": sum(d.route == "rl" for d in decisions)},
+            "metrics": metrics,
+            "ledger": {"stages": stages, "total": total(stages)},
+            "fingerprints": {"config": cfg.fingerprint(),
+                             "data_split": sha256_text(sorted(f"{d.trajectory_id}\t{d.route}" for d in decisions)),
+                             "checkpoint": weights_fingerprint(final)},
+            "checkpoint": "checkpoints/final",
+            "config": cfg.to_dict(),
+        }
+        result["relative_cost"] = relative_costs(self.run_dir, result)
+        return result
+
+
+def combine_metrics(per_split: dict[str, dict]) -> dict:
+    """Overall success and score (episode-weighted over splits), per split, and
+    per task type summed over splits."""
+    episodes = sum(int(m["episodes"]) for m in per_split.values())
+    if episodes == 0:
+        raise RunError("evaluation ran no episodes")
+    success = sum(m["success_rate"] * m["episodes"] for m in per_split.values()) / episodes
+    score = sum(m["score"] * m["episodes"] for m in per_split.values()) / episodes
+    by_type: dict[str, dict] = {}
+    for m in per_split.values():
+        for name, t in (m.get("per_task_type") or {}).items():
+            acc = by_type.setdefault(name, {"wins": 0.0, "score": 0.0, "episodes": 0})
+            acc["wins"] += t["success_rate"] * t["episodes"]
+            acc["score"] += t["score"] * t["episodes"]
+            acc["episodes"] += int(t["episodes"])
+    per_task_type = {name: {"success_rate": a["wins"] / a["episodes"], "score": a["score"] / a["episodes"],
+                            "episodes": a["episodes"]} for name, a in sorted(by_type.items()) if a["episodes"]}
+    return {"success_rate": success, "score": score,
+            "per_split": {s: {"success_rate": float(m["success_rate"]), "score": float(m["score"]),
+                              "episodes": int(m["episodes"])} for s, m in per_split.items()},
+            "per_task_type": per_task_type}
+
+
+def _prod(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def _plain(settings: dict) -> dict:
+    out = {}
+    for k, v in settings.items():
+        out[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+    return out
+
+
+def _env_version(spec) -> str:
+    from prism_gym import __version__
+    from prism_gym.plugins import get_registry
+
+    registry = get_registry()
+    for plugin, found in registry.envs().values():
+        if found.id == spec.id and plugin in registry.info:
+            version = registry.info[plugin].version
+            return __version__ if registry.info[plugin].builtin else version
+    return __version__
+
+
+def _link_copy(src: Path, dst: Path) -> None:
+    """Copy a model directory by hard links where the filesystem allows (no
+    second copy of large weights), else by copying; atomic via a temp dir."""
+    import tempfile
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    for f in src.iterdir():
+        if f.is_file():
+            try:
+                os.link(f, tmp / f.name)
+            except OSError:
+                shutil.copy2(f, tmp / f.name)
+    if dst.exists():
+        shutil.rmtree(dst)
+    os.replace(tmp, dst)
+
+
+def _cost_line(cost: StageCost) -> str:
+    d = cost.to_dict()
+    return ("[dim]" + ", ".join(f"{k}={d[k]:.3g}" if isinstance(d[k], float) else f"{k}={d[k]}" for k in LEDGER_KEYS)
+            + "[/]")

@@ -1,0 +1,59 @@
+"""The runner's use of the rest of prism-gym: envs and their tasks, agents,
+the rollout engine and evaluation. Kept in one module so each stage reads as
+data flow, and so tests can swap one service for a double."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from prism_gym.records import Task, Trajectory
+
+
+def env_spec(env: str):
+    from prism_gym.plugins import get_registry
+
+    return get_registry().env(env)
+
+
+def list_tasks(env: str, split: str, limit: int | None, seed: int) -> list[Task]:
+    tasks = env_spec(env).list_tasks(split, limit=limit, seed=seed)
+    if not tasks:
+        raise RuntimeError(f"env {env!r} has no tasks in split {split!r}")
+    return list(tasks)
+
+
+def rollout(env: str, tasks: Sequence[Task], agent, **kw) -> list:
+    from prism_gym.rollout import rollout as engine
+
+    return engine(env, list(tasks), agent, **kw)
+
+
+def expert_agent(env: str):
+    from prism_gym.plugins import get_registry
+
+    return get_registry().agent("expert").build(env_name=env)
+
+
+def llm_agent(env: str, model, tokenizer, *, sample: bool, temperature: float, max_new_tokens: int, seed: int):
+    """The LLM agent acting with an in-memory model (greedy for evaluation,
+    sampled for RL)."""
+    from prism_gym.agents.llm import LLMAgent
+
+    return LLMAgent(env, model=model, tokenizer=tokenizer, do_sample=sample, temperature=temperature,
+                    max_new_tokens=max_new_tokens, seed=seed)
+
+
+def collect_expert(env: str, tasks: Sequence[Task], *, seed: int, max_steps: int | None) -> list[Trajectory]:
+    """One expert episode per task."""
+    episodes = rollout(env, tasks, expert_agent(env), group_size=1, seed=seed,
+                       env_kwargs={"expert_actions": True}, max_steps=max_steps, progress=True)
+    return [e.trajectory for e in episodes]
+
+
+def evaluate(env: str, agent, *, split: str, episodes: int, seed: int, max_steps: int | None) -> dict:
+    """The evaluation metrics of ``agent`` on ``split``, plus ``env_steps``."""
+    from prism_gym.evaluation import evaluate as engine
+
+    result = engine(env, agent, split=split, episodes=episodes, seed=seed, max_steps=max_steps, progress=True,
+                    return_trajectories=True)
+    result["env_steps"] = sum(t.num_steps for t in result.pop("trajectories"))
+    return result

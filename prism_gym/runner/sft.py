@@ -1,0 +1,121 @@
+"""The SFT stage: trl's SFTTrainer on the per-step chats of the SFT share,
+loss on the assistant tokens only, LoRA (peft) or full fine-tuning.
+
+Resume: the trainer saves a checkpoint every ``save_steps`` optimizer steps
+under ``work_dir``; a rerun continues from the newest one (weights, optimizer,
+scheduler, RNG and data order restored by transformers), so a killed run ends
+with the same weights as an uninterrupted one. The ledger of the steps done
+before the kill is saved with each checkpoint and carried over.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Sequence
+
+from prism_gym.records import Trajectory
+from prism_gym.runner.ledger import StageCost, StageTimer, TokenMeter, matmul_parameters
+from prism_gym.runner.presets import SFTConfig
+
+LEDGER_FILE = "prism_gym_ledger.json"
+
+
+def sft_messages(trajectories: Sequence[Trajectory], history_window: int | None = None) -> list[list[dict]]:
+    """Every step of every trajectory as one chat (system, user, assistant)."""
+    from prism_gym.agents.prompts import DEFAULT_HISTORY, trajectory_chats
+
+    window = DEFAULT_HISTORY if history_window is None else history_window
+    return [chat for t in trajectories for chat in trajectory_chats(t, window)]
+
+
+def latest_checkpoint(work_dir: Path) -> Path | None:
+    found = sorted((p for p in Path(work_dir).glob("checkpoint-*") if p.is_dir() and (p / "trainer_state.json").exists()),
+                   key=lambda p: int(p.name.split("-")[-1]))
+    return found[-1] if found else None
+
+
+def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig, *, seed: int, work_dir: Path,
+            out_dir: Path, on_step: Callable[[int, int], None] | None = None) -> StageCost:
+    """Fine-tune ``model`` in place on ``trajectories``; save the result to
+    ``out_dir`` (safetensors + tokenizer); return the stage cost."""
+    from datasets import Dataset
+    from transformers import TrainerCallback
+    from trl import SFTConfig as TrlSFTConfig
+    from trl import SFTTrainer
+
+    work_dir = Path(work_dir)
+    resume_from = latest_checkpoint(work_dir)
+    carried = StageCost()
+    if resume_from is not None and (resume_from / LEDGER_FILE).exists():
+        carried = StageCost.from_dict(json.loads((resume_from / LEDGER_FILE).read_text()))
+
+    meter = TokenMeter().attach(model)
+    timer = StageTimer(meter, matmul_parameters(model), carried=carried)
+    chats = sft_messages(trajectories)
+    dataset = Dataset.from_list([{"messages": chat} for chat in chats])
+
+    class _Checkpointing(TrainerCallback):
+        """Saves the ledger beside each checkpoint and reports progress."""
+
+        def on_save(self, args, state, control, **kw):
+            ckpt = work_dir / f"checkpoint-{state.global_step}"
+            if ckpt.is_dir():
+                from prism_gym.fileio import write_json
+
+                write_json(ckpt / LEDGER_FILE, timer.cost().to_dict())
+
+        def on_step_end(self, args, state, control, **kw):
+            if on_step is not None:
+                on_step(state.global_step, state.max_steps)
+
+    peft_config = None
+    if cfg.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                 target_modules="all-linear", task_type="CAUSAL_LM")
+    args = TrlSFTConfig(
+        output_dir=str(work_dir), num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
+        per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.gradient_accumulation,
+        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+        max_length=cfg.max_length, assistant_only_loss=True, packing=False,
+        save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2, save_only_model=False,
+        logging_strategy="no", report_to=[], seed=seed, data_seed=seed, bf16=cfg.bf16,
+        dataloader_num_workers=0, disable_tqdm=True, use_cpu=_no_accelerator(), dataset_num_proc=None,
+    )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=peft_config, callbacks=[_Checkpointing()])
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    trained = trainer.model
+    if cfg.lora:
+        trained = trained.merge_and_unload()
+    meter.detach()
+    cost = timer.cost()
+    save_model(trained, tokenizer, out_dir)
+    return cost
+
+
+def _no_accelerator() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def save_model(model, tokenizer, out_dir: Path) -> None:
+    """Write weights and tokenizer to ``out_dir`` atomically (a temp dir renamed)."""
+    import os
+    import shutil
+    import tempfile
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

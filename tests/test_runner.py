@@ -1,0 +1,207 @@
+"""The SFT -> RL runner end to end on a micro model and a small text env
+(a test double that follows the uniform env contract), resume after a kill
+during SFT and during RL, the ledger, presets and result.json."""
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import pytest
+
+from prism_gym import hookimpl
+from prism_gym.records import Task
+from prism_gym.specs import EnvSpec
+
+WORDS = ["apple", "drawer", "fridge", "lamp", "mug", "shelf"]
+
+
+def _task(split: str, i: int) -> Task:
+    target = WORDS[(i * 7 + len(split)) % len(WORDS)]
+    return Task(env="echo", split=split, instance=str(i), task_type=f"type{i % 2}", goal=f"say {target}")
+
+
+def list_echo_tasks(split, limit=None, seed=0, **_):
+    n = 12 if split == "train" else 6
+    tasks = [_task(split, i) for i in range(n)]
+    return tasks[:limit] if limit else tasks
+
+
+class EchoEnv(gym.Env):
+    """Say the word the goal names; anything else is a wasted step."""
+
+    def __init__(self, expert_actions: bool = False, max_steps: int = 4):
+        self.observation_space = gym.spaces.Text(max_length=10_000)
+        self.action_space = gym.spaces.Text(max_length=10_000)
+        self.expert_actions, self.max_steps = expert_actions, max_steps
+
+    def _info(self, won=False, valid=True):
+        target = self.task.goal.split()[-1]
+        info = {"admissible_actions": sorted(WORDS[:4] + ([target] if target not in WORDS[:4] else [])),
+                "won": won, "task": self.task, "score": 100.0 if won else 0.0, "is_action_valid": valid}
+        if self.expert_actions:
+            info["expert_action"] = target
+        return info
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        options = options or {}
+        self.task = options.get("task") or _task(options.get("split", "train"), int(options.get("instance", 0)))
+        self.steps = 0
+        return f"You stand in a room. {self.task.goal}.", self._info()
+
+    def step(self, action):
+        self.steps += 1
+        won = action.strip() == self.task.goal.split()[-1]
+        info = self._info(won=won, valid=action.strip() in WORDS)
+        obs = "Well said." if won else "Nothing happens."
+        return obs, float(won), won, self.steps >= self.max_steps and not won, info
+
+
+class EchoPlugin:
+    @staticmethod
+    @hookimpl
+    def prism_gym_envs():
+        return [EnvSpec(id="prism_gym_test/Echo-v0", name="echo", entry_point=EchoEnv, max_episode_steps=4,
+                        splits=("train", "valid_seen", "valid_unseen"), eval_splits=("valid_seen", "valid_unseen"),
+                        tasks=list_echo_tasks)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def echo_env():
+    from prism_gym.plugins import get_registry, reset_registry
+
+    reset_registry()
+    get_registry().register_plugin(EchoPlugin, name="echo-test")
+    yield
+    reset_registry()
+
+
+@pytest.fixture(scope="module")
+def micro_dir(tmp_path_factory, micro_tokenizer):
+    from prism_gym.models import micro_model
+
+    path = tmp_path_factory.mktemp("micro")
+    micro_model(micro_tokenizer, hidden_size=32, layers=2).save_pretrained(path)
+    micro_tokenizer.save_pretrained(path)
+    return path
+
+
+def small_config(micro_dir, router="random", **kw):
+    from prism_gym.runner.presets import apply_overrides, make_config
+
+    cfg = make_config("tiny", "echo", router, model=str(micro_dir), **kw)
+    apply_overrides(cfg, ["expert.trajectories=8", "sft.epochs=2", "sft.batch_size=4", "sft.save_steps=1",
+                          "sft.learning_rate=0.005", "rl.iterations=3", "rl.tasks_per_iteration=2",
+                          "rl.group_size=2", "rl.max_steps=3", "rl.max_new_tokens=8", "eval.episodes=3",
+                          "eval.max_steps=3", "eval.max_new_tokens=8"])
+    return cfg
+
+
+class Interrupt(Exception):
+    """Stands in for a kill: raised from inside a stage, after a checkpoint."""
+
+
+def interrupt_at(stage: str, step: int):
+    def on_step(name, done, total):
+        if name == stage and done == step:
+            raise Interrupt(f"{stage} step {step}")
+    return on_step
+
+
+STABLE_KEYS = ("metrics", "routing", "fingerprints", "router", "model", "env", "seed", "baseline")
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory, micro_dir):
+    from prism_gym.runner.run import BenchRun
+
+    root = tmp_path_factory.mktemp("runs")
+    cfg = small_config(micro_dir)
+    return root, BenchRun(cfg, root / cfg.run_id()).run()
+
+
+def test_result_has_the_documented_shape(reference_run):
+    root, result = reference_run
+    for key in ("schema_version", "run_id", "created", "code_version", "preset", "track", "router", "baseline",
+                "model", "env", "seed", "routing", "metrics", "ledger", "relative_cost", "fingerprints",
+                "checkpoint"):
+        assert key in result, key
+    assert result["run_id"] == "echo-random-custom-s0"
+    assert result["routing"] == {"trajectories": 8, "sft": 4, "rl": 4}
+    assert set(result["ledger"]["stages"]) == {"expert", "probe", "sft", "rl", "eval"}
+    for stage, cost in result["ledger"]["stages"].items():
+        assert set(cost) == {"wall_s", "tokens_forwarded", "tokens_trained", "tokens_generated", "flops", "env_steps"}
+    stages = result["ledger"]["stages"]
+    assert stages["sft"]["tokens_trained"] > 0 and stages["sft"]["tokens_generated"] == 0
+    assert stages["rl"]["tokens_generated"] > 0 and stages["rl"]["env_steps"] > 0
+    assert stages["eval"]["tokens_trained"] == 0 and stages["eval"]["env_steps"] > 0
+    assert stages["expert"]["env_steps"] == 8  # the expert wins each echo task in one step
+    total = result["ledger"]["total"]
+    assert total["flops"] == pytest.approx(sum(s["flops"] for s in stages.values()))
+    assert set(result["metrics"]["per_split"]) == {"valid_seen", "valid_unseen"}
+    assert 0.0 <= result["metrics"]["success_rate"] <= 1.0
+    assert result["relative_cost"] == {"vs_rl_only": None, "vs_sft_then_rl": None}
+    assert (root / result["run_id"] / result["checkpoint"] / "model.safetensors").exists()
+    assert result["router"]["name"] == "random"
+    on_disk = json.loads((root / result["run_id"] / "result.json").read_text())
+    assert on_disk["fingerprints"] == result["fingerprints"]
+
+
+def test_rerun_without_resume_is_refused(reference_run, micro_dir):
+    from prism_gym.runner.run import BenchRun, RunError
+
+    root, result = reference_run
+    with pytest.raises(RunError, match="--resume"):
+        BenchRun(small_config(micro_dir), root / result["run_id"]).run()
+
+
+@pytest.mark.parametrize("stage,step", [("sft", 2), ("rl", 2)])
+def test_killed_run_resumes_to_the_same_result(tmp_path, micro_dir, reference_run, stage, step):
+    from prism_gym.runner.run import BenchRun
+
+    _, reference = reference_run
+    cfg = small_config(micro_dir)
+    run_dir = tmp_path / cfg.run_id()
+    with pytest.raises(Interrupt):
+        BenchRun(cfg, run_dir, on_step=interrupt_at(stage, step)).run()
+    assert not (run_dir / "result.json").exists()
+    assert not (run_dir / "stages" / f"{stage}.json").exists()
+    assert any((run_dir / "work" / stage).iterdir())  # a mid-stage checkpoint is there
+    calls = []
+    resumed = BenchRun(cfg, run_dir, resume=True, on_step=lambda s, d, t: calls.append((s, d))).run()
+    first = [d for s, d in calls if s == stage][0]
+    # SFT saves after the step callback, so the interrupted step itself is redone; RL saves before it.
+    assert first == (step if stage == "sft" else step + 1), "the stage must continue from its last checkpoint"
+    for key in STABLE_KEYS:
+        assert resumed[key] == reference[key], key
+    for name in ("tokens_trained", "tokens_generated", "env_steps"):
+        assert resumed["ledger"]["total"][name] == reference["ledger"]["total"][name], name
+
+
+def test_resume_refuses_another_configuration(tmp_path, micro_dir, reference_run):
+    from prism_gym.runner.presets import apply_overrides
+    from prism_gym.runner.run import BenchRun, RunError
+
+    root, result = reference_run
+    cfg = apply_overrides(small_config(micro_dir), ["rl.iterations=4"])
+    with pytest.raises(RunError, match="another configuration"):
+        BenchRun(cfg, root / result["run_id"], resume=True).run()
+
+
+def test_baselines_and_relative_cost(reference_run, micro_dir):
+    from prism_gym.runner.result import refresh_relative_costs
+    from prism_gym.runner.run import BenchRun
+
+    root, reference = reference_run
+    cfg = small_config(micro_dir, router="rl-only")
+    cfg.preset = "custom"
+    rl_only = BenchRun(cfg, root / cfg.run_id()).run()
+    assert rl_only["baseline"] == "rl-only" and rl_only["router"]["name"] == "all-rl"
+    assert rl_only["routing"]["rl"] == 8
+    assert rl_only["ledger"]["stages"]["sft"]["flops"] == 0
+    assert rl_only["relative_cost"]["vs_rl_only"] == 1.0
+    refresh_relative_costs(root)
+    updated = json.loads((root / reference["run_id"] / "result.json").read_text())
+    expected = reference["ledger"]["total"]["flops"] / rl_only["ledger"]["total"]["flops"]
+    assert updated["relative_cost"]["vs_rl_only"] == pytest.approx(expected, rel=1e-5)
+    assert updated["relative_cost"]["vs_sft_then_rl"] is None

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "prism_gym.cli.leaderboard",
     "prism_gym.cli.eval",
     "prism_gym.cli.route",
+    "prism_gym.cli.bench",
 )
 
 for _module in COMMAND_MODULES:

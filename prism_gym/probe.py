@@ -318,22 +318,33 @@ class _NormHooks:
         d_in, d_out = acts.shape[-1], grads.shape[-1]
         mask = self.rows_mask
         for traj, lo, hi, continues_before, continues_after in self.segments:
-            # Rows = the real (unpadded) tokens of this trajectory's sequences in the batch.
-            a = acts[lo:hi][mask[lo:hi]].float()
-            g = grads[lo:hi][mask[lo:hi]].float()
-            if continues_before or continues_after:
-                # The trajectory spans batches: its gradient is summed across them.
+            spans_batches = continues_before or continues_after
+            if spans_batches or self.method == "direct" or (
+                    self.method == "auto" and not self._ghost_is_cheaper(int(mask[lo:hi].sum()), d_in, d_out)):
+                # All rows of the segment, padding included: a view, no copy. Padding
+                # rows carry exactly zero output gradient (right padding: no loss
+                # token ever attends to them), so they add nothing to G^T A.
+                a = acts[lo:hi].reshape(-1, d_in).float()
+                g = grads[lo:hi].reshape(-1, d_out).float()
                 part = g.T @ a
+                if not spans_batches:
+                    self.sq[traj, j] = float(torch.sum(part * part))
+                    continue
+                # The trajectory spans batches: its gradient is summed across them.
                 self.carry[j] = part if j not in self.carry else self.carry[j] + part
                 if not continues_after:
-                    self.sq[traj, j] = float(torch.sum(self.carry.pop(j) ** 2))
+                    total = self.carry.pop(j)
+                    self.sq[traj, j] = float(torch.sum(total * total))
                 continue
-            n = a.shape[0]
-            use_ghost = self.method == "ghost" or (self.method == "auto" and n * (d_in + d_out) < d_in * d_out)
-            if use_ghost:
-                self.sq[traj, j] = float(torch.sum((a @ a.T) * (g @ g.T)))
-            else:
-                self.sq[traj, j] = float(torch.sum((g.T @ a) ** 2))
+            # Ghost norm on the real tokens only: its cost grows with their count squared.
+            a = acts[lo:hi][mask[lo:hi]].float()
+            g = grads[lo:hi][mask[lo:hi]].float()
+            self.sq[traj, j] = float(torch.sum((a @ a.T) * (g @ g.T)))
+
+    @staticmethod
+    def _ghost_is_cheaper(n_tokens: int, d_in: int, d_out: int) -> bool:
+        """Ghost norm costs about n^2 (d_in + d_out) multiply-adds, the gradient n d_in d_out."""
+        return n_tokens * (d_in + d_out) < d_in * d_out
 
 
 def _batch_segments(owner: np.ndarray, lo: int, hi: int) -> list[tuple[int, int, int, bool, bool]]:

@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "prism_gym"
 # Every built-in plugin module, registered exactly like a third-party entry point.
 DEFAULT_PLUGINS = (
     "prism_gym.envs.alfworld.plugin",
+    "prism_gym.envs.webshop.plugin",
     "prism_gym.routers.baselines",
     "prism_gym.routers.prism",
     "prism_gym.routers.magnitude",

@@ -205,3 +205,135 @@ def test_baselines_and_relative_cost(reference_run, micro_dir):
     expected = reference["ledger"]["total"]["flops"] / rl_only["ledger"]["total"]["flops"]
     assert updated["relative_cost"]["vs_rl_only"] == pytest.approx(expected, rel=1e-5)
     assert updated["relative_cost"]["vs_sft_then_rl"] is None
+
+
+# -- presets ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("env", ["alfworld", "webshop"])
+@pytest.mark.parametrize("router", ["prism", "random", "rl-only", "sft-only", "sft-then-rl", "all-rl"])
+def test_presets_build_and_validate(env, router):
+    from prism_gym.runner.presets import RunConfig, make_config
+
+    for preset in ("tiny", "paper"):
+        cfg = make_config(preset, env, router).validate()
+        again = RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+        assert again.fingerprint() == cfg.fingerprint()
+    assert make_config("tiny", env, "all-rl").baseline == "rl-only"
+    assert make_config("tiny", env, "sft-then-rl").rl_on_all_tasks
+
+
+def test_paper_preset_follows_the_paper_and_verl_agent():
+    from prism_gym.runner.presets import make_config
+
+    cfg = make_config("paper", "alfworld", "prism", router_options={"metric": "gini"}).validate()
+    assert cfg.eval.episodes == 128 and cfg.rl.group_size == 8 and cfg.rl.tasks_per_iteration == 16
+    assert cfg.rl.learning_rate == 1e-6 and cfg.rl.beta == 0.01 and cfg.rl.max_steps == 50
+    assert cfg.router_options == {"metric": "gini"} and cfg.track == "tiny"
+    assert make_config("paper", "webshop", "prism", model="Qwen/Qwen3-8B").rl.max_steps == 15
+    assert make_config("paper", "webshop", "prism", model="Qwen/Qwen3-8B").track == "full"
+
+
+def test_bad_settings_are_named():
+    from prism_gym.runner.presets import ConfigError, apply_overrides, make_config, parse_router_options
+
+    cfg = make_config("tiny", "alfworld", "prism")
+    with pytest.raises(ConfigError, match="rl.group_size"):
+        apply_overrides(cfg, ["rl.group_size=1"]).validate()
+    with pytest.raises(ConfigError, match="unknown setting 'sft.epoch'"):
+        apply_overrides(make_config("tiny", "alfworld", "prism"), ["sft.epoch=2"])
+    with pytest.raises(ConfigError, match="expected stage.field=value"):
+        apply_overrides(make_config("tiny", "alfworld", "prism"), ["epochs"])
+    with pytest.raises(ConfigError, match="sft.lora"):
+        apply_overrides(make_config("tiny", "alfworld", "prism"), ["sft.lora=maybe"])
+    with pytest.raises(ConfigError, match="preset"):
+        make_config("huge", "alfworld", "prism")
+    changed = apply_overrides(make_config("tiny", "alfworld", "prism"), ["sft.epochs=2", "eval.splits=valid_seen"])
+    assert changed.preset == "custom" and changed.sft.epochs == 2.0 and changed.eval.splits == ("valid_seen",)
+    assert parse_router_options(["metric=gini", "rl_fraction=0.3", "normalize=true", "x=none"]) == \
+        {"metric": "gini", "rl_fraction": 0.3, "normalize": True, "x": None}
+
+
+# -- ledger and GRPO pieces ---------------------------------------------------------
+
+def test_flops_formula_and_token_meter(micro_lm):
+    import torch
+
+    from prism_gym.runner.ledger import TokenMeter, estimate_flops, matmul_parameters
+
+    assert estimate_flops(10, tokens_forwarded=7, tokens_trained=3) == 6 * 10 * 3 + 2 * 10 * 4
+    model, tok = micro_lm
+    n = matmul_parameters(model)
+    embed = model.get_input_embeddings().weight.numel()
+    assert n == sum(p.numel() for p in model.parameters()) - (0 if model.config.tie_word_embeddings else embed)
+    meter = TokenMeter().attach(model)
+    ids = torch.tensor([[5, 6, 7, 8], [0, 0, 9, 10]])
+    mask = torch.tensor([[1, 1, 1, 1], [0, 0, 1, 1]])
+    with torch.no_grad():
+        model(input_ids=ids, attention_mask=mask)
+    assert meter.snapshot() == (6, 0, 0)
+    model(input_ids=ids, attention_mask=mask).logits.sum().backward()
+    assert meter.snapshot() == (12, 6, 0)
+    with torch.no_grad():
+        out = model.generate(input_ids=ids[:1], attention_mask=mask[:1], max_new_tokens=3, do_sample=False,
+                             min_new_tokens=3, pad_token_id=tok.pad_token_id)
+    assert out.shape[1] == 7
+    fwd, trained, generated = meter.snapshot()
+    assert generated == 2 and fwd == 12 + 4 + 2 and trained == 6  # the last new token is never fed back
+    meter.detach()
+
+
+def test_group_advantages_and_task_schedule():
+    from prism_gym.runner.grpo import group_advantages, iteration_tasks
+
+    adv = group_advantages([1.0, 0.0, 0.0, 1.0, 1.0, 1.0], group_size=3)
+    assert adv[3:] == [0.0, 0.0, 0.0]
+    assert adv[0] == pytest.approx((1 - 1 / 3) / ((2 / 9) ** 0.5 + 1e-4))
+    assert sum(adv[:3]) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError):
+        group_advantages([1.0, 0.0, 1.0], group_size=2)
+    tasks = [_task("train", i) for i in range(5)]
+    seen = [t.id for it in range(5) for t in iteration_tasks(tasks, it, 2, seed=3)]
+    assert set(seen) == {t.id for t in tasks}
+    assert [t.id for t in iteration_tasks(tasks, 0, 2, seed=3)] == [t.id for t in iteration_tasks(tasks, 0, 2, seed=3)]
+
+
+# -- the command line ---------------------------------------------------------------
+
+def test_bench_grid_skips_finished_cells(tmp_path, micro_dir):
+    from typer.testing import CliRunner
+
+    from prism_gym.cli import app
+
+    sets = []
+    for s in ["expert.trajectories=4", "sft.epochs=1", "sft.batch_size=4", "rl.iterations=1",
+              "rl.tasks_per_iteration=2", "rl.group_size=2", "rl.max_steps=2", "rl.max_new_tokens=6",
+              "eval.episodes=2", "eval.max_steps=2", "eval.max_new_tokens=6"]:
+        sets += ["--set", s]
+    args = ["bench", "--routers", "random,rl-only", "--seeds", "2", "--env", "echo", "--model", str(micro_dir),
+            "--runs-root", str(tmp_path), "--quiet", *sets]
+    runner = CliRunner()
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "4 to run" in first.output and "routers compared" in first.output
+    finished = sorted(p.parent.name for p in tmp_path.glob("*/result.json"))
+    assert finished == ["echo-random-custom-s0", "echo-random-custom-s1", "echo-rl-only-custom-s0",
+                        "echo-rl-only-custom-s1"]
+    random_s0 = json.loads((tmp_path / "echo-random-custom-s0" / "result.json").read_text())
+    assert random_s0["relative_cost"]["vs_rl_only"] is not None  # filled in once the reference finished
+    second = runner.invoke(app, args + ["--json"])
+    assert second.exit_code == 0, second.output
+    assert "4 already finished, 0 to run" in second.output
+    rows = json.loads(second.output[second.output.index("{"):])["rows"]
+    assert {r["router"] for r in rows} == {"random", "rl-only"} and all(r["seeds"] == [0, 1] for r in rows)
+
+
+def test_bench_reports_bad_input():
+    from typer.testing import CliRunner
+
+    from prism_gym.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["bench", "--router", "nope", "--env", "echo"])
+    assert out.exit_code == 1 and "unknown router 'nope'" in out.output
+    out = runner.invoke(app, ["bench", "--router", "random", "--env", "echo", "--set", "rl.group_size=1"])
+    assert out.exit_code == 1 and "rl.group_size" in out.output

@@ -148,7 +148,16 @@ def get_noun_extractor(backend: str | None = None) -> NounExtractor:
         return SpacyNouns(model)
     if backend != "auto":
         raise ValueError(f"unknown noun extractor {backend!r}; use 'spacy', 'spacy:<model>' or 'lexicon'")
+    if not spacy_model_installed("en_core_web_sm"):
+        return LexiconNouns()  # without importing spaCy, which alone takes seconds
     try:
         return SpacyNouns()
-    except Exception:  # noqa: BLE001  (spaCy missing, or no model installed)
+    except Exception:  # noqa: BLE001  (a broken spaCy or model install)
         return LexiconNouns()
+
+
+def spacy_model_installed(model: str) -> bool:
+    """Whether spaCy and the model package are importable (checked without importing)."""
+    import importlib.util
+
+    return importlib.util.find_spec("spacy") is not None and importlib.util.find_spec(model) is not None

@@ -259,3 +259,16 @@ def test_async_vector_env(cache, site):
         assert terminated.all() and (rewards == 1.0).all()
     finally:
         vec.close()
+
+
+def test_any_text_shared_memory_roundtrip():
+    from gymnasium.vector.utils import shared_memory as shm
+
+    from prism_gym.envs.webshop.env import AnyText
+
+    space = AnyText(max_length=50)
+    memory = shm.create_shared_memory(space, n=2)
+    shm.write_to_shared_memory(space, 1, "Café ☕ [SEP] 𝔘nicode", memory)
+    shm.write_to_shared_memory(space, 0, "", memory)
+    assert shm.read_from_shared_memory(space, memory, n=2) == ("", "Café ☕ [SEP] 𝔘nicode")
+    assert space.contains("any <text> at all ✓") and not space.contains(3) and not space.contains("x" * 51)

@@ -31,7 +31,7 @@ from prism_gym.envs.webshop.site import DEFAULT_N_PRODUCTS, get_site
 from prism_gym.records import Task
 
 ENV_NAME = "webshop"
-MAX_TEXT = 1_000_000
+MAX_TEXT = 100_000  # characters; pages are far shorter
 REWARD_MODES = ("dense", "sparse_success", "scaled")
 SEARCH_PLACEHOLDER = "search[<your query>]"
 
@@ -42,6 +42,46 @@ class AnyText(spaces.Text):
 
     def contains(self, x: Any) -> bool:
         return isinstance(x, str) and self.min_length <= len(x) <= self.max_length
+
+
+def _register_shared_memory() -> None:
+    """Let AsyncVectorEnv pass AnyText observations through shared memory.
+
+    Gymnasium stores Text observations as charset indices, which cannot hold
+    arbitrary Unicode; AnyText uses a per-env slot of a 4-byte length plus
+    UTF-8 bytes instead."""
+    from gymnasium.vector.utils import shared_memory as shm
+
+    def slot(space):
+        return 4 + 4 * space.max_length
+
+    @shm.create_shared_memory.register(AnyText)
+    def _create(space, n=1, ctx=None):
+        import multiprocessing as mp
+
+        return (ctx or mp).Array("B", n * slot(space), lock=True)
+
+    @shm.read_from_shared_memory.register(AnyText)
+    def _read(space, shared_memory, n=1):
+        data = np.frombuffer(shared_memory.get_obj(), dtype=np.uint8).reshape(n, slot(space))
+        out = []
+        for row in data:
+            length = int.from_bytes(row[:4].tobytes(), "little")
+            out.append(row[4:4 + length].tobytes().decode("utf-8"))
+        return tuple(out)
+
+    @shm.write_to_shared_memory.register(AnyText)
+    def _write(space, index, value, shared_memory):
+        encoded = value.encode("utf-8")
+        if len(encoded) > slot(space) - 4:
+            raise ValueError(f"observation of {len(value)} characters exceeds the space's max_length")
+        data = np.frombuffer(shared_memory.get_obj(), dtype=np.uint8)
+        start = index * slot(space)
+        data[start:start + 4] = np.frombuffer(len(encoded).to_bytes(4, "little"), dtype=np.uint8)
+        data[start + 4:start + 4 + len(encoded)] = np.frombuffer(encoded, dtype=np.uint8)
+
+
+_register_shared_memory()
 
 
 def admissible_actions(session: Session) -> list[str]:

@@ -145,8 +145,7 @@ class LLMAgent:
             attention[row, width - len(ids):] = 1
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device),
-                                      generation_config=self._generation_config(),
-                                      return_dict_in_generate=True, output_logits=record_tokens)
+                                      generation_config=self._generation_config(record_tokens))
         new_tokens = out.sequences[:, width:].tolist()
         logprob_rows = self._logprobs(out, new_tokens) if record_tokens else None
         results = []
@@ -163,11 +162,11 @@ class LLMAgent:
                 num_generated=len(completion)))
         return results
 
-    def _generation_config(self):
+    def _generation_config(self, record_tokens: bool):
         from transformers import GenerationConfig
 
         options = dict(max_new_tokens=self.max_new_tokens, eos_token_id=self.stop_ids, pad_token_id=self.pad_id,
-                       do_sample=self.do_sample)
+                       do_sample=self.do_sample, return_dict_in_generate=True, output_logits=record_tokens)
         if self.do_sample:
             options.update(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k)
         return GenerationConfig(**options)

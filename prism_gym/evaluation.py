@@ -28,7 +28,7 @@ def evaluate(env_name: str, agent, *, split: str, episodes: int = 128, seed: int
     spec = get_registry().env(env_name)
     if spec.splits and split not in spec.splits:
         raise ValueError(f"env {spec.name!r} has no split {split!r}; splits: {', '.join(spec.splits)}")
-    tasks = spec.list_tasks(split, limit=episodes, seed=seed)
+    tasks = spec.list_tasks(split, limit=episodes, seed=seed, **(env_kwargs or {}))
     if not tasks:
         raise ValueError(f"split {split!r} of env {spec.name!r} has no tasks")
     played = rollout(spec.name, tasks, agent, group_size=1, seed=seed, env_kwargs=env_kwargs,

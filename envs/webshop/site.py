@@ -88,7 +88,7 @@ def _build_generated(n_products: int, seed: int):
             (pretrain if generator.is_pretrain_product(i) else unordered).append(goal)
         for writer in (products, unordered, pretrain):
             writer.close()
-        _write_shuffled_goals(tmp)
+        write_shuffled_goals(tmp)
         stats = build_index((product_document(p) for p in Table(tmp / "products.jsonl", cache_size=1)), tmp / "index")
         return {"kind": "generated", "generator_version": generator.GENERATOR_VERSION, "n_products": n_products,
                 "seed": seed, "n_goals": len(Table(tmp / "goals.jsonl")), "n_pretrain_goals": len(pretrain),
@@ -96,7 +96,7 @@ def _build_generated(n_products: int, seed: int):
     return build
 
 
-def _write_shuffled_goals(tmp: Path) -> None:
+def write_shuffled_goals(tmp: Path) -> None:
     """goals.unordered -> goals in the original's seed-233 order, with weights.
 
     Streams: one pass counts attributes, a second writes rows in shuffled order."""

@@ -62,7 +62,10 @@ class BuildSettings:
     warmup_steps: int = 10
 
     def digest(self) -> str:
-        blob = json.dumps({"version": DEFAULT_MODEL_VERSION, **asdict(self)}, sort_keys=True)
+        from prism_gym import __version__
+
+        # The package version is part of it: env text or prompts of another release give another model.
+        blob = json.dumps({"version": DEFAULT_MODEL_VERSION, "prism_gym": __version__, **asdict(self)}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
     def dir_name(self) -> str:

@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--trajectories", type=int, default=24)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=1, help="timed repeats per method (the best is kept)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds over all methods (best kept)")
     parser.add_argument("--skip-per-sample", action="store_true", help="skip the slow batch-1 loop")
     args = parser.parse_args()
 
@@ -87,27 +87,30 @@ def main() -> None:
     print(f"data: {len(trajectories)} trajectories, {n_samples} samples (step chats) at fixed length "
           f"{corpus.length}; batch size {args.batch_size}; torch threads {torch.get_num_threads()}")
 
-    def timed(fn):
-        best, out = float("inf"), None
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            out = fn()
-            best = min(best, time.perf_counter() - start)
-        return best, out
-
     bs = args.batch_size
     # A short warm-up so that one-off allocations do not land in the first method's time.
     probe_trajectories(model, tok, trajectories[:2], model_id="bench", batch_size=bs, progress=False,
                        max_length=corpus.length)
-    results = {}
-    results["floor: plain batched forward+backward"], _ = timed(lambda: floor(model, corpus, bs))
-    results["batched probe (this)"], batched = timed(lambda: probe_trajectories(
-        model, tok, trajectories, model_id="bench", batch_size=bs, progress=False, max_length=corpus.length))
-    results["naive per-trajectory loop"], naive = timed(lambda: probe_per_trajectory_loop(
-        model, tok, trajectories, batch_size=bs, max_length=corpus.length))
+    methods = {
+        "floor: plain batched forward+backward": lambda: floor(model, corpus, bs),
+        "batched probe (this)": lambda: probe_trajectories(
+            model, tok, trajectories, model_id="bench", batch_size=bs, progress=False, max_length=corpus.length),
+        "naive per-trajectory loop": lambda: probe_per_trajectory_loop(
+            model, tok, trajectories, batch_size=bs, max_length=corpus.length),
+    }
     if not args.skip_per_sample:
-        results["naive per-sample loop (batch 1)"], _ = timed(lambda: probe_per_trajectory_loop(
-            model, tok, trajectories, batch_size=1, max_length=corpus.length))
+        methods["naive per-sample loop (batch 1)"] = lambda: probe_per_trajectory_loop(
+            model, tok, trajectories, batch_size=1, max_length=corpus.length)
+    # Round robin over the methods, best time of each kept: load changes on a
+    # shared machine then hit every method alike.
+    results = {name: float("inf") for name in methods}
+    outputs = {}
+    for _ in range(args.repeats):
+        for name, fn in methods.items():
+            start = time.perf_counter()
+            outputs[name] = fn()
+            results[name] = min(results[name], time.perf_counter() - start)
+    batched, naive = outputs["batched probe (this)"], outputs["naive per-trajectory loop"]
     err = float(np.max(np.abs(batched.norms - naive.norms) / np.maximum(np.abs(naive.norms), 1e-12)))
 
     probe_rate = n_samples / results["batched probe (this)"]

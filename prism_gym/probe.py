@@ -363,12 +363,12 @@ def _batch_segments(owner: np.ndarray, lo: int, hi: int) -> list[tuple[int, int,
     return segments
 
 
-def _progress(enabled: bool, description: str, total: int):
+def _progress_bar(enabled: bool):
+    """A rich progress bar (a no-op when disabled)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        disable=not enabled, transient=False)
-    return progress, description, total
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    disable=not enabled)
 
 
 class _FrozenModel:
@@ -435,9 +435,9 @@ def probe_trajectories(model, tokenizer, trajectories: Sequence[Trajectory], *, 
     loss_sums = np.zeros(n_traj, dtype=np.float64)
     device = next(model.parameters()).device
     embed = model.get_input_embeddings()
-    bar, description, total = _progress(progress, "probing gradients", n_seq)
+    bar = _progress_bar(progress)
     with _FrozenModel(model), _NormHooks(targets, n_traj, norm_method) as hooks, torch.enable_grad(), bar:
-        task = bar.add_task(description, total=total)
+        task = bar.add_task("probing gradients", total=n_seq)
         for lo in range(0, n_seq, batch_size):
             hi = min(lo + batch_size, n_seq)
             input_ids = corpus.input_ids[lo:hi].to(device)

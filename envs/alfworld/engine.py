@@ -138,9 +138,9 @@ class Engine:
         if not recs:
             return ("You are in the middle of a room. Looking quickly around you, you see "
                     f"{render_list(self._names_sorted(here))}.")
-        # The original's condition is existential over the receptacles here:
-        # an object counts as "next to" when it is not in *some* receptacle here.
-        floor = [o for o in here if any(self.in_rec.get(o) != r for r in recs)]
+        # Only objects in none of the receptacles here count as "next to" them
+        # (checked against the original at shared locations).
+        floor = [o for o in here if self.in_rec.get(o) not in recs]
         return (f"You are facing the {_render_bare_list([self.name[r] for r in recs])}. "
                 f"Next to it, you see {render_list(self._names_sorted(floor))}.")
 

@@ -28,8 +28,9 @@ class ALFWorldEnv(gymnasium.Env):
     """One ALFWorld game per episode.
 
     Args:
-        split: ``train``, ``valid_seen``, ``valid_unseen`` or ``pretrain`` (generated
-            games), or a split of ``data_dir``.
+        split: ``train`` (default), ``valid_seen``, ``valid_unseen`` or ``pretrain``
+            (generated games), or a split of ``data_dir``; with ``game_files`` the
+            split's name (default ``custom``).
         task_types: names or original ids (1-6) to keep; all by default.
         dialect: text version, ``"2.1.2"`` (also ``"2.1.3"``, the default) or ``"2.1.1"``.
         data_dir: an ALFWorld data directory (``json_2.1.1/<split>/...``) to play the
@@ -45,7 +46,7 @@ class ALFWorldEnv(gymnasium.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, split: str = "train", task_types=None, dialect: str = DEFAULT_DIALECT, data_dir=None,
+    def __init__(self, split: str | None = None, task_types=None, dialect: str = DEFAULT_DIALECT, data_dir=None,
                  game_files=None, max_steps: int = 50, expert_actions: bool = False, num_games: int | None = None,
                  game_seed: int = 0, drop_welcome_header: bool = False, include_help: bool | None = None,
                  render_mode: str | None = None):
@@ -62,7 +63,8 @@ class ALFWorldEnv(gymnasium.Env):
         self._source_kwargs = dict(task_types=task_types, seed=game_seed, num_games=num_games, data_dir=data_dir,
                                    game_files=game_files, dialect=self.dialect, max_steps=self.max_steps)
         self._sources = {}
-        self.split = split
+        # game_files form their own split ("custom" unless named); otherwise "train"
+        self.split = split or ("custom" if game_files is not None else "train")
         self._source(split)  # fail early on a bad split or option
         self.observation_space = spaces.Text(max_length=MAX_TEXT, charset=TEXT_CHARSET)
         self.action_space = spaces.Text(max_length=MAX_TEXT, charset=TEXT_CHARSET)

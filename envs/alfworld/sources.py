@@ -114,7 +114,7 @@ def make_source(split: str, *, task_types=None, seed: int = 0, num_games: int | 
     if game_files is not None:
         if isinstance(game_files, (str, Path)):
             game_files = [game_files]
-        return FileSource(game_files, split="custom" if split in (None, "") else split, task_types=task_types)
+        return FileSource(game_files, split=split or "custom", task_types=task_types)
     if data_dir is not None:
         from prism_gym.envs.alfworld.dataset import split_game_files
 

@@ -195,8 +195,8 @@ HELP_TEXT = (
     "  heat (object) with (receptacle):  heat an object using a receptacle\n"
     "  clean (object) with (receptacle): clean an object using a receptacle\n"
     "  cool (object) with (receptacle):  cool an object using a receptacle\n"
-    "  slice (object) with (object):     slice an object using a sharp object"
-)
+    "  slice (object) with (object):     slice an object using a sharp object\n"
+)  # the original keeps the grammar's trailing newline (its leading one is stripped)
 
 DIALECTS = ("2.1.1", "2.1.2", "2.1.3")
 DEFAULT_DIALECT = "2.1.2"

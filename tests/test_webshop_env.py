@@ -82,6 +82,10 @@ def test_bm25_matches_bm25s_lucene_scores(tmp_path):
         got = np.zeros(len(docs), np.float32)
         got[rows] = values
         np.testing.assert_allclose(got, expected, rtol=1e-5)
+    # The files are bm25s's own format: bm25s loads them and scores alike.
+    loaded = bm25s.BM25.load(str(tmp_path / "ix"), mmap=True, show_progress=False)
+    np.testing.assert_allclose(loaded.get_scores(analyze("red shirt")), ref.get_scores(analyze("red shirt")),
+                               rtol=1e-5)
     assert ours.search("red shirt")[0] in (0, 4)
     assert ours.search("unknownword") == [] and ours.search("the of and") == []
 

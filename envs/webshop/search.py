@@ -11,12 +11,13 @@ document lengths lossily, so scores (not the method) can differ slightly from
 the original's Pyserini index.
 
 The index is built with numpy (linear memory, no per-token Python objects)
-and saved with bm25s; :class:`SearchIndex` loads it with bm25s memory-mapped,
-so processes share its pages.
+and saved with bm25s in its file format; :class:`SearchIndex` memory-maps
+those files, so every process shares their pages.
 """
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -85,33 +86,40 @@ class SearchIndex:
     """A loaded (memory-mapped) index: ``search(query) -> list of catalogue rows``."""
 
     def __init__(self, directory: Path):
-        import bm25s
-
+        # The files are bm25s's (``bm25s.BM25.load(directory, mmap=True)`` reads them too); they are
+        # opened here with numpy directly so that env processes need not import bm25s and scipy.
         self.directory = Path(directory)
-        retriever = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
-        self.vocab: dict[str, int] = retriever.vocab_dict
-        self.data = retriever.scores["data"]
-        self.indices = retriever.scores["indices"]
-        self.indptr = retriever.scores["indptr"]
-        self.num_docs = int(retriever.scores["num_docs"])
-        self._scores = np.zeros(self.num_docs, dtype=np.float32)  # reused; reset after each query
+        with open(self.directory / "params.index.json", encoding="utf-8") as fh:
+            params = json.load(fh)
+        with open(self.directory / "vocab.index.json", encoding="utf-8") as fh:
+            self.vocab: dict[str, int] = json.load(fh)
+        self.data = np.load(self.directory / "data.csc.index.npy", mmap_mode="r").view(np.ndarray)
+        self.indices = np.load(self.directory / "indices.csc.index.npy", mmap_mode="r").view(np.ndarray)
+        self.indptr = np.load(self.directory / "indptr.csc.index.npy", mmap_mode="r").tolist()
+        self.num_docs = int(params["num_docs"])
+        self.params = params
+        self._local = threading.local()
+
+    def _buffer(self) -> np.ndarray:
+        """A zeroed per-thread score array (reused; zeroed again after each query)."""
+        buffer = getattr(self._local, "scores", None)
+        if buffer is None:
+            buffer = self._local.scores = np.zeros(self.num_docs, dtype=np.float32)
+        return buffer
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """(candidate rows, their scores): every document sharing a term with the query."""
+        """(candidate rows ascending, their scores): every document sharing a term with the query."""
         term_ids = [self.vocab[t] for t in analyze(query) if t in self.vocab]
         if not term_ids:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        scores = self._scores
-        touched = []
+        scores = self._buffer()
         for t in term_ids:  # duplicates count twice, as in Pyserini's bag-of-words query
-            start, end = int(self.indptr[t]), int(self.indptr[t + 1])
-            rows = self.indices[start:end]
-            scores[rows] += self.data[start:end]  # rows are unique within one posting list
-            touched.append(rows)
-        rows = np.unique(np.concatenate(touched)) if len(touched) > 1 else np.asarray(touched[0], np.int64)
-        values = scores[rows].copy()
+            start, end = self.indptr[t], self.indptr[t + 1]
+            np.add.at(scores, self.indices[start:end], self.data[start:end])
+        rows = np.flatnonzero(scores)  # BM25 term scores are positive, so these are the matches
+        values = scores[rows]
         scores[rows] = 0.0
-        return rows.astype(np.int64), values
+        return rows, values
 
     def search(self, query: str, k: int = TOP_K) -> list[int]:
         """Catalogue rows of the top ``k`` hits, best first (ties: lower row first)."""

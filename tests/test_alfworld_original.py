@@ -36,15 +36,15 @@ def test_one_game_per_task_type_matches_original(tmp_path):
 
 
 def test_random_play_to_the_step_limit_matches_original(tmp_path):
-    _check(coverage_games(2), tmp_path, steps=50, expert_rate=0.0)
+    _check(coverage_games(1), tmp_path, steps=50, expert_rate=0.0)
 
 
 def test_this_packages_domain_and_grammar_play_the_same_in_original(tmp_path):
-    _check(coverage_games(6)[:3], tmp_path, prefer_installed=False)
+    _check(coverage_games(6)[1:3], tmp_path, prefer_installed=False)
 
 
 def test_2_1_1_text_matches_original_with_2_1_1_grammar(tmp_path):
-    _check(coverage_games(6)[3:], tmp_path, dialect="2.1.1")
+    _check(coverage_games(6)[3:5], tmp_path, dialect="2.1.1")
 
 
 @pytest.mark.slow

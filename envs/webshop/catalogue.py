@@ -21,11 +21,11 @@ import os
 import shutil
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
-from prism_gym.fileio import atomic_open, read_json, write_json
+from prism_gym.fileio import read_json, write_json
 
 META_FILE = "meta.json"
 
@@ -56,14 +56,6 @@ class TableWriter:
     def close(self) -> None:
         self._fh.close()
         np.save(str(self.path) + ".idx.npy", np.asarray(self._offsets, dtype=np.int64))
-
-
-def write_table(path: str | os.PathLike, rows: Iterable[dict]) -> int:
-    writer = TableWriter(path)
-    for row in rows:
-        writer.append(row)
-    writer.close()
-    return len(writer)
 
 
 class Table:
@@ -133,11 +125,6 @@ def build_once(directory: Path, build: Callable[[Path], dict]) -> dict:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    with atomic_open(path) as fh:
-        fh.write(text)
-
-
 def product_price_tag(pricing: list[float]) -> str:
     """The price shown on pages: ``$x``, ``$x to $y`` or ``$100.0``."""
     if not pricing:
@@ -145,8 +132,3 @@ def product_price_tag(pricing: list[float]) -> str:
     if len(pricing) == 1:
         return f"${pricing[0]}"
     return f"${pricing[0]} to ${pricing[1]}"
-
-
-def json_dumps_options(options: dict[str, Any]) -> str:
-    """The done page's JSON of the selected options (standard separators)."""
-    return json.dumps(options)

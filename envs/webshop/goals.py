@@ -45,19 +45,6 @@ def goal_weight(goal: dict, counts: Counter) -> float:
     return 1
 
 
-def assign_weights(goals: list[dict]) -> None:
-    counts = Counter(a for g in goals if isinstance(g["goal_options"], dict) for a in g["attributes"])
-    for goal in goals:
-        goal["weight"] = goal_weight(goal, counts)
-
-
-def shuffle_goals(goals: list) -> list:
-    """The original's order: ``random.seed(233); random.shuffle(goals)``."""
-    goals = list(goals)
-    random.Random(GOAL_SHUFFLE_SEED).shuffle(goals)
-    return goals
-
-
 def split_range(split: str, n_goals: int) -> range:
     """Goal indices of ``split`` (test 0-499, dev 500-1499, train 1500+)."""
     if split not in SPLITS:

@@ -26,7 +26,6 @@ unseeded global RNG for both). Goals are then put in the original's order:
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from decimal import Decimal, InvalidOperation

@@ -133,8 +133,3 @@ class SearchIndex:
             rows, values = rows[keep], values[keep]
         order = np.lexsort((rows, -values))[:k]
         return [int(r) for r in rows[order]]
-
-
-def read_index_stats(directory: Path) -> dict:
-    with open(Path(directory) / "params.index.json") as fh:
-        return json.load(fh)

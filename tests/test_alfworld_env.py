@@ -107,8 +107,15 @@ def test_task_types_filter_and_dialect_option():
         assert "help" not in info["admissible_actions"]
     tasks = list_tasks("valid_seen", task_types=[2])
     assert tasks and {t.task_type for t in tasks} == {"look_at_obj_in_light"}
-    obs, _, _, _, _ = env.step(next(a for a in env.engine.admissible if a.startswith("go to")))
+    go = next(a for a in env.engine.admissible if a.startswith("go to"))
+    obs, _, _, _, _ = env.step(go)
     assert obs.startswith("You arrive at loc ")
+    stripped = ALFWorldEnv(split="valid_seen", task_types=[2], dialect="2.1.1", strip_loc_prefix=True,
+                           drop_welcome_header=True, include_help=False)
+    first, _ = stripped.reset(seed=2)
+    assert first.startswith("You are in the middle of a room.")
+    obs2, _, _, _, _ = stripped.step(go)
+    assert obs2 == obs[obs.index(". ") + 2:]
 
 
 def test_make_vec_sync_and_async():

@@ -9,6 +9,7 @@ contract (``admissible_actions``, ``won``, ``task``, ``score``,
 from __future__ import annotations
 
 import random
+import re
 import string
 
 import gymnasium
@@ -22,6 +23,7 @@ from prism_gym.records import Task
 TEXT_CHARSET = string.printable
 MAX_TEXT = 1 << 16
 DEFAULT_CYCLE_SEED = 1234  # the original's default game-order seed
+_LOC_PREFIX = re.compile(r"^You arrive at loc \d+\. ")
 
 
 class ALFWorldEnv(gymnasium.Env):
@@ -42,6 +44,7 @@ class ALFWorldEnv(gymnasium.Env):
         game_seed: seed of the generated games (game ``i`` is a function of it).
         drop_welcome_header: drop the ``-= Welcome ... =-`` line from the first observation.
         include_help: keep ``help`` in the admissible list (default: as the dialect has it).
+        strip_loc_prefix: drop a leading ``You arrive at loc N. `` (2.1.1), as ReAct and AgentGym do.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -49,7 +52,7 @@ class ALFWorldEnv(gymnasium.Env):
     def __init__(self, split: str | None = None, task_types=None, dialect: str = DEFAULT_DIALECT, data_dir=None,
                  game_files=None, max_steps: int = 50, expert_actions: bool = False, num_games: int | None = None,
                  game_seed: int = 0, drop_welcome_header: bool = False, include_help: bool | None = None,
-                 render_mode: str | None = None):
+                 strip_loc_prefix: bool = False, render_mode: str | None = None):
         if max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, not {max_steps}")
         if render_mode not in (None, "ansi"):
@@ -59,6 +62,7 @@ class ALFWorldEnv(gymnasium.Env):
         self.expert_actions = bool(expert_actions)
         self.drop_welcome_header = bool(drop_welcome_header)
         self.include_help = include_help
+        self.strip_loc_prefix = bool(strip_loc_prefix)
         self.render_mode = render_mode
         self._source_kwargs = dict(task_types=task_types, seed=game_seed, num_games=num_games, data_dir=data_dir,
                                    game_files=game_files, dialect=self.dialect, max_steps=self.max_steps)
@@ -142,6 +146,8 @@ class ALFWorldEnv(gymnasium.Env):
         was_won = self.engine.won
         valid = self.engine.is_admissible(action)
         obs, won = self.engine.step(action)
+        if self.strip_loc_prefix:
+            obs = _LOC_PREFIX.sub("", obs)
         self.steps += 1
         if self.expert is not None:
             self.expert.observe()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from prism_gym.envs.alfworld.engine import Engine
-from prism_gym.envs.alfworld.tables import CAN_CONTAIN, LAMP_RECEPTACLES, LIKELY_RECEPTACLES
+from prism_gym.envs.alfworld.tables import CAN_CONTAIN, LAMP_RECEPTACLES, LIKELY_RECEPTACLES, OPENABLE
 
 _TREATMENT = {
     "pick_clean_then_place_in_recep": ("SinkBasin", "clean"),
@@ -23,15 +23,25 @@ class HandcodedExpert:
     """Call :meth:`observe` after reset and after every step, then
     :meth:`next_action` for the expert's command."""
 
-    def __init__(self, engine: Engine, seed: int = 0):
+    def __init__(self, engine: Engine, seed: int = 0, first_look: bool = True):
         self.engine = engine
+        self.first_look = first_look
         self.rng = random.Random(seed)
         self.seen: dict[str, frozenset] = {}  # receptacle -> contents when last seen
         self.previous: str | None = None
+        self.backlog: list[str] = []  # receptacles opened while searching, to close again
+        self.origin: dict[str, str] = {}  # object -> receptacle it was taken from
+        self._held = engine.held
+        self._where = dict(engine.in_rec)
         self.observe()
 
     def observe(self) -> None:
+        """Update what the expert knows after the engine changed (reset or a step)."""
         e = self.engine
+        if e.held is not None and e.held != self._held and e.held in self._where:
+            self.origin[e.held] = self._where[e.held]
+        self._held = e.held
+        self._where = dict(e.in_rec)
         for r in e.recs_at[e.loc]:
             if r not in e.game.openable or r in e.opened:
                 self.seen[r] = frozenset(e.contents[r])
@@ -53,7 +63,12 @@ class HandcodedExpert:
                     continue
             elif object_type not in CAN_CONTAIN.get(rtype, ()):
                 continue
-            rank = likely.index(rtype) if rtype in likely else len(likely)
+            # likely places first, then open surfaces (one step to check), then
+            # closed containers (three steps), the goal's receptacle type last
+            if rtype in likely:
+                rank = likely.index(rtype)
+            else:
+                rank = len(likely) + (rtype in OPENABLE) + 2 * (rtype == e.goal.parent_type)
             ranked.append((rank, e.name[r], r))
         ranked.sort(key=lambda x: (x[0], _name_key(x[1])))
         return [r for _, _, r in ranked]
@@ -68,11 +83,17 @@ class HandcodedExpert:
         return None
 
     def _fetch(self, candidates, object_type: str, lamp: bool = False, skip=frozenset()) -> str:
-        """Take (or for lamps, reach) one of ``candidates``; search if none is known."""
+        """Take (or for lamps, reach) one of ``candidates``; search if none is known.
+
+        While searching it opens closed receptacles to look inside and closes
+        them again before moving on; once the thing is found the backlog of
+        receptacles to close is dropped (as upstream does).
+        """
         e = self.engine
         for r, contents in sorted(self.seen.items(), key=lambda kv: e.name[kv[0]]):
             found = [o for o in contents if o in candidates]
             if found:
+                self.backlog.clear()
                 step = self._reach(r)
                 if step:
                     return step
@@ -81,12 +102,19 @@ class HandcodedExpert:
                     return f"use {e.name[o]}"
                 return f"take {e.name[o]} from {e.name[r]}"
         order = self._search_order(object_type, lamp=lamp, skip=skip)
-        if order:
-            step = self._reach(order[0])
-            if step:
-                return step
+        if not order:
+            return self._random()
+        step = self._reach(order[0])
+        if step is None:
             return "look"
-        return self._random()
+        if step.startswith("go to"):
+            for r in self.backlog:
+                if e.rec_loc[r] == e.loc and r in e.opened:
+                    self.backlog.remove(r)
+                    return f"close {e.name[r]}"
+        elif order[0] not in self.backlog:
+            self.backlog.append(order[0])
+        return step
 
     def _place(self, parents) -> str:
         e = self.engine
@@ -100,9 +128,13 @@ class HandcodedExpert:
         return f"{verb} {e.name[e.held]}{sep}{e.name[target]}"
 
     def _put_back(self) -> str:
-        """Holding something useless: put it in a receptacle that accepts it."""
+        """Holding something useless: put it back where it was taken from (or,
+        when that is unknown or cannot hold it, in any receptacle that can)."""
         e = self.engine
         held_type = e.obj_type[e.held]
+        origin = self.origin.get(e.held)
+        if origin is not None and (e.rec_type[origin], held_type) in e.can_contain:
+            return self._place([origin])
         accepting = [r for r in e.recs_sorted if (e.rec_type[r], held_type) in e.can_contain]
         if not accepting:
             return self._random()
@@ -114,8 +146,9 @@ class HandcodedExpert:
     # -- policy --------------------------------------------------------------------
     def next_action(self) -> str:
         e = self.engine
-        if e.won:
-            return "look"
+        if e.won or (self.previous is None and self.first_look):
+            self.previous = "look"
+            return "look"  # upstream's expert starts every game with `look`
         action = self._plan()
         if action == self.previous and action not in ("look",) and not action.startswith(("go to", "take", "open")):
             action = self._random()

@@ -39,7 +39,7 @@ class ConfigError(ValueError):
 @dataclass
 class ExpertConfig:
     split: str = "train"
-    trajectories: int = 48  # expert episodes collected (one per task)
+    trajectories: int = 32  # expert episodes collected (one per task)
     max_steps: int | None = None  # None: the env's own step limit
 
 
@@ -50,9 +50,9 @@ class ProbeConfig:
 
 @dataclass
 class SFTConfig:
-    epochs: float = 3.0
+    epochs: float = 2.0
     learning_rate: float = 1e-3
-    batch_size: int = 16
+    batch_size: int = 8
     gradient_accumulation: int = 1
     max_length: int = 1024
     lr_scheduler: str = "cosine"
@@ -68,15 +68,15 @@ class SFTConfig:
 
 @dataclass
 class RLConfig:
-    iterations: int = 6  # policy updates
-    tasks_per_iteration: int = 4  # distinct tasks per update (the GRPO groups)
+    iterations: int = 4  # policy updates
+    tasks_per_iteration: int = 3  # distinct tasks per update (the GRPO groups)
     group_size: int = 4  # episodes per task (GRPO's G)
     learning_rate: float = 2e-4
     beta: float = 0.0  # KL coefficient against the stage's starting policy
     epsilon: float = 0.2  # clipping range of the ratio
     temperature: float = 1.0
     max_new_tokens: int = 24
-    max_steps: int | None = 15  # episode step limit during RL (None: the env's own)
+    max_steps: int | None = 12  # episode step limit during RL (None: the env's own)
     micro_batch_size: int = 32
     max_grad_norm: float = 1.0
     lora: bool = False
@@ -87,7 +87,7 @@ class RLConfig:
 
 @dataclass
 class EvalConfig:
-    episodes: int = 32  # per split
+    episodes: int = 16  # per split
     splits: tuple[str, ...] = ()  # empty: the env's eval_splits
     max_steps: int | None = None
     max_new_tokens: int = 24
@@ -206,10 +206,10 @@ def tiny(env: str, router: str, **kw) -> RunConfig:
     """
     cfg = RunConfig(env=env, router=router, preset="tiny", **kw)
     if env == "webshop":
-        cfg.rl.max_steps = 10  # WebShop episodes are short (search, click, buy)
-        cfg.eval.max_steps = 15
+        cfg.rl.max_steps = 8  # WebShop episodes are short (search, click, buy)
+        cfg.eval.max_steps = 10
     else:
-        cfg.eval.max_steps = 30
+        cfg.eval.max_steps = 20
     return cfg
 
 

@@ -43,6 +43,7 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
     from trl import SFTConfig as TrlSFTConfig
     from trl import SFTTrainer
 
+    _quiet_libraries()
     work_dir = Path(work_dir)
     resume_from = latest_checkpoint(work_dir)
     carried = StageCost()
@@ -85,6 +86,9 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=peft_config, callbacks=[_Checkpointing()])
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # it prints the final log dict over the runner's report
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     trained = trainer.model
     if cfg.lora:
@@ -93,6 +97,17 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
     cost = timer.cost()
     save_model(trained, tokenizer, out_dir)
     return cost
+
+
+def _quiet_libraries() -> None:
+    """The runner shows its own progress; the libraries' per-step bars and
+    notices would bury it."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
 
 
 def _no_accelerator() -> bool:

@@ -65,10 +65,9 @@ class HandcodedExpert:
                 continue
             # likely places first, then open surfaces (one step to check), then
             # closed containers (three steps), the goal's receptacle type last
-            if rtype in likely:
-                rank = likely.index(rtype)
-            else:
-                rank = len(likely) + (rtype in OPENABLE) + 2 * (rtype == e.goal.parent_type)
+            rank = likely.index(rtype) if rtype in likely else len(likely) + (rtype in OPENABLE)
+            if rtype == e.goal.parent_type:
+                rank += len(likely) + 2
             ranked.append((rank, e.name[r], r))
         ranked.sort(key=lambda x: (x[0], _name_key(x[1])))
         return [r for _, _, r in ranked]

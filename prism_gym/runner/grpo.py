@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from prism_gym.records import Task
+from prism_gym.runner import dist
 from prism_gym.runner.ledger import StageCost, StageTimer, TokenMeter, matmul_parameters
 from prism_gym.runner.presets import RLConfig
 
@@ -206,36 +207,46 @@ def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: in
     start, carried, history = state.load(model, optimizer)
 
     meter = TokenMeter().attach(model)
-    timer = StageTimer(meter, matmul_parameters(model), carried=carried)
+    # the saved ledger is already the sum over processes: carry it once
+    timer = StageTimer(meter, matmul_parameters(model), carried=carried if dist.is_main() else StageCost())
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     try:
         for it in range(start, cfg.iterations):
             batch_tasks = iteration_tasks(tasks, it, cfg.tasks_per_iteration, seed)
+            mine = batch_tasks[dist.rank()::dist.size()]  # each process plays whole groups
             model.eval()
-            episodes = collect(model, batch_tasks, group_size=cfg.group_size, seed=seed * 100_003 + it)
+            episodes = collect(model, mine, group_size=cfg.group_size,
+                               seed=seed * 100_003 + it * 101 + dist.rank()) if mine else []
             timer.env_steps += sum(e.trajectory.num_steps for e in episodes)
             samples, returns = episode_samples(episodes, cfg.group_size)
             model.train()
             optimizer.zero_grad(set_to_none=True)
-            token_total = sum(len(s.completion_ids) for s in samples)
+            token_total = dist.sum_int(sum(len(s.completion_ids) for s in samples))
             loss_value = 0.0
             for i in range(0, len(samples), cfg.micro_batch_size):
                 loss = grpo_loss(model, ref_model, samples[i:i + cfg.micro_batch_size], cfg, pad_id, token_total)
                 loss.backward()
                 loss_value += float(loss.detach())
-            if samples:
+            dist.sum_gradients(params)
+            if token_total:
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
                 optimizer.step()
             model.eval()
-            history.append({"iteration": it, "mean_return": sum(returns) / len(returns),
-                            "success": sum(e.trajectory.won for e in episodes) / len(episodes),
-                            "samples": len(samples), "loss": loss_value})
-            state.save(model, optimizer, it + 1, timer.cost(), history)
+            parts = dist.gather((returns, [bool(e.trajectory.won) for e in episodes], len(samples), loss_value))
+            all_returns = [r for p in parts for r in p[0]]
+            all_wins = [w for p in parts for w in p[1]]
+            history.append({"iteration": it, "mean_return": sum(all_returns) / max(len(all_returns), 1),
+                            "success": sum(all_wins) / max(len(all_wins), 1),
+                            "samples": sum(p[2] for p in parts), "loss": sum(p[3] for p in parts)})
+            stage_cost = dist.reduce_cost(timer.cost())
+            if dist.is_main():
+                state.save(model, optimizer, it + 1, stage_cost, history)
+            dist.barrier()
             if on_step is not None:
                 on_step(it + 1, cfg.iterations)
     finally:
         meter.detach()
-    cost = timer.cost()
+    cost = dist.reduce_cost(timer.cost())
     if cfg.lora:
         model = model.merge_and_unload()
     return model, cost, history

@@ -29,7 +29,7 @@ from typing import Callable
 
 from prism_gym.fileio import read_json, write_json
 from prism_gym.records import read_decisions, read_trajectories, write_jsonl
-from prism_gym.runner import services
+from prism_gym.runner import dist, services
 from prism_gym.runner.ledger import LEDGER_KEYS, StageCost, StageTimer, TokenMeter, matmul_parameters, total
 from prism_gym.runner.presets import RunConfig
 from prism_gym.runner.progress import RunReporter
@@ -37,6 +37,7 @@ from prism_gym.runner.result import (RESULT_FILE, SCHEMA_VERSION, code_version, 
                                      weights_fingerprint)
 
 STAGES = ("expert", "probe", "sft", "rl", "eval")
+PARALLEL_STAGES = ("sft", "rl")  # run on every process under accelerate; the rest on the main one
 # Evaluation tasks are chosen with one fixed seed, so that every run (every
 # router, every seed) is scored on the same episodes.
 EVAL_TASK_SEED = 0
@@ -71,28 +72,47 @@ class BenchRun:
 
     # -- entry point ----------------------------------------------------------------
     def run(self) -> dict:
-        self._prepare_dir()
+        device = dist.init()
+        if device and not self.cfg.device:
+            self.cfg.device = None if device == "cpu" else device
+        main = dist.is_main()
+        if not main:
+            self.reporter.enabled = False
+        if main:
+            self._prepare_dir()
+        dist.barrier()
         steps = {"expert": self._expert, "probe": self._probe, "sft": self._sft, "rl": self._rl, "eval": self._eval}
         for i, stage in enumerate(STAGES, start=1):
             if self.done(stage):
                 self.reporter.stage(i, len(STAGES), stage, "[dim]done (kept from the earlier attempt)[/]")
                 continue
-            self.reporter.stage(i, len(STAGES), stage)
-            self._seed(stage)
-            from prism_gym.plugins import get_registry
+            if stage in PARALLEL_STAGES or main:
+                self._run_stage(i, stage, steps[stage])
+            dist.barrier()
+        if main:
+            result = self._result()
+            write_json(self.path(RESULT_FILE), result)
+        dist.barrier()
+        return read_json(self.path(RESULT_FILE))
 
+    def _run_stage(self, index: int, stage: str, step) -> None:
+        from prism_gym.plugins import get_registry
+
+        main = dist.is_main()
+        self.reporter.stage(index, len(STAGES), stage)
+        self._seed(stage)
+        if main:
             get_registry().notify("prism_gym_stage_started", run_dir=self.run_dir, stage=stage,
                                   config=self.cfg.to_dict())
-            cost, summary = steps[stage]()
-            record = {"ledger": cost.to_dict(), "summary": summary}
-            write_json(self.marker(stage), record)
-            shutil.rmtree(self.path("work", stage), ignore_errors=True)
-            get_registry().notify("prism_gym_stage_finished", run_dir=self.run_dir, stage=stage,
-                                  metrics=dict(record["ledger"], **summary))
-            self.reporter.note(_cost_line(cost))
-        result = self._result()
-        write_json(self.path(RESULT_FILE), result)
-        return result
+        cost, summary = step()
+        if not main:
+            return
+        record = {"ledger": cost.to_dict(), "summary": summary}
+        write_json(self.marker(stage), record)
+        shutil.rmtree(self.path("work", stage), ignore_errors=True)
+        get_registry().notify("prism_gym_stage_finished", run_dir=self.run_dir, stage=stage,
+                              metrics=dict(record["ledger"], **summary))
+        self.reporter.note(_cost_line(cost))
 
     def _prepare_dir(self) -> None:
         cfg_path = self.path("config.json")
@@ -236,7 +256,9 @@ class BenchRun:
         start = self._start_dir()
         if cfg.baseline == "sft-only" or not tasks or cfg.rl.iterations == 0:
             self.reporter.note("no RL share: skipped")
-            if start is not None:
+            if not dist.is_main():
+                pass
+            elif start is not None:
                 _link_copy(start, final)
             else:
                 model, tokenizer = self.base_model()
@@ -261,8 +283,9 @@ class BenchRun:
 
             model, cost, history = run_grpo(model, tokenizer, tasks, cfg.rl, seed=cfg.seed, collect=collect,
                                             work_dir=self.path("work", "rl"), on_step=step)
-        save_model(model, tokenizer, final)
-        write_json(self.path("rl", "history.json"), history)
+        if dist.is_main():
+            save_model(model, tokenizer, final)
+            write_json(self.path("rl", "history.json"), history)
         last = history[-1] if history else {}
         return cost, {"tasks": len(tasks), "iterations": len(history),
                       "last_mean_return": last.get("mean_return", 0.0)}

@@ -50,8 +50,11 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
     if resume_from is not None and (resume_from / LEDGER_FILE).exists():
         carried = StageCost.from_dict(json.loads((resume_from / LEDGER_FILE).read_text()))
 
+    from prism_gym.runner import dist
+
     meter = TokenMeter().attach(model)
-    timer = StageTimer(meter, matmul_parameters(model), carried=carried)
+    # the saved ledger is already the sum over processes: carry it once
+    timer = StageTimer(meter, matmul_parameters(model), carried=carried if dist.is_main() else StageCost())
     chats = sft_messages(trajectories)
     dataset = Dataset.from_list([{"messages": chat} for chat in chats])
 
@@ -60,10 +63,13 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
 
         def on_save(self, args, state, control, **kw):
             ckpt = work_dir / f"checkpoint-{state.global_step}"
-            if ckpt.is_dir():
+            from prism_gym.runner import dist
+
+            cost = dist.reduce_cost(timer.cost())  # every process takes part in the reduction
+            if ckpt.is_dir() and dist.is_main():
                 from prism_gym.fileio import write_json
 
-                write_json(ckpt / LEDGER_FILE, timer.cost().to_dict())
+                write_json(ckpt / LEDGER_FILE, cost.to_dict())
 
         def on_step_end(self, args, state, control, **kw):
             if on_step is not None:
@@ -94,8 +100,12 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
     if cfg.lora:
         trained = trained.merge_and_unload()
     meter.detach()
-    cost = timer.cost()
-    save_model(trained, tokenizer, out_dir)
+    from prism_gym.runner import dist
+
+    cost = dist.reduce_cost(timer.cost())
+    if dist.is_main():
+        save_model(trained, tokenizer, out_dir)
+    dist.barrier()
     return cost
 
 

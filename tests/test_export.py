@@ -10,7 +10,7 @@ import pytest
 from prism_gym.agents.prompts import trajectory_chats
 from prism_gym.export import export_routing, pair_decisions
 from prism_gym.records import RoutingDecision
-from tests.test_probe import make_trajectories
+from test_probe import make_trajectories
 
 
 def decide(trajs, routes):

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from prism_gym.cli import app
 from prism_gym.cli.route import parse_option, score_histogram
 from prism_gym.records import read_decisions, write_jsonl
-from tests.test_probe import make_trajectories
+from test_probe import make_trajectories
 
 runner = CliRunner()
 

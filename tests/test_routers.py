@@ -9,7 +9,7 @@ from prism_gym.plugins import get_registry
 from prism_gym.probe import probe_trajectories
 from prism_gym.routers.concentration import cv, gini, kurtosis, metric
 from prism_gym.routing import RoutingContext
-from tests.test_probe import make_trajectories
+from test_probe import make_trajectories
 
 ALL_ROUTERS = ["prism", "inverse-prism", "magnitude", "loss", "difficulty", "random", "all-sft", "all-rl"]
 

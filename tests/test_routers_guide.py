@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import prism_gym.plugins
 import prism_gym.routing
 from prism_gym.records import read_decisions, write_jsonl
-from tests.test_probe import make_trajectories
+from test_probe import make_trajectories
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -1,0 +1,48 @@
+"""The runner under two processes (torch.distributed, gloo on CPU): SFT and
+GRPO data-parallel, the other stages on the main process. Slow: two Python
+processes import torch, transformers and trl."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    from test_runner import EchoPlugin, small_config
+    from prism_gym.plugins import get_registry
+    from prism_gym.runner.run import BenchRun
+    get_registry().register_plugin(EchoPlugin, name="echo-test")
+    cfg = small_config({model!r})
+    BenchRun(cfg, {run_dir!r}).run()
+""")
+
+
+def test_two_process_run_matches_the_ledger_shape(tmp_path, micro_tokenizer):
+    from prism_gym.models import micro_model
+
+    model_dir = tmp_path / "micro"
+    micro_model(micro_tokenizer).save_pretrained(model_dir)
+    micro_tokenizer.save_pretrained(model_dir)
+    run_dir = tmp_path / "run"
+    script = tmp_path / "launch.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), model=str(model_dir), run_dir=str(run_dir)))
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           "--master_port", "29517", str(script)], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads((run_dir / "result.json").read_text())
+    stages = result["ledger"]["stages"]
+    assert stages["sft"]["tokens_trained"] > 0 and stages["rl"]["tokens_generated"] > 0
+    history = json.loads((run_dir / "rl" / "history.json").read_text())
+    assert len(history) == 3
+    assert (run_dir / "checkpoints" / "final" / "model.safetensors").exists()

@@ -302,17 +302,19 @@ class Engine:
                        for lamp in self._lamps if lamp in self.game.toggleable)
         if t == "pick_two_obj_and_place":
             return any(len(self.contents[r] & self._targets) >= 2 for r in self._parents)
-        flag = _PLACING_TASKS.get(t)
-        states = {"clean": self.clean, "hot": self.hot, "cool": self.cool}.get(flag)
-        for o in self._targets:
-            if self.in_rec.get(o) in self._parents and (states is None or o in states):
-                if flag is None or o in self._property_set(flag):
-                    return True
-        return False
+        treated = self._treated(t)
+        return any(self.in_rec.get(o) in self._parents and (treated is None or o in treated)
+                   for o in self._targets)
 
-    def _property_set(self, flag: str) -> frozenset:
+    def _treated(self, task_type: str):
+        """Objects that count as cleaned/heated/cooled for the task (None: no treatment needed)."""
+        flag = _PLACING_TASKS.get(task_type)
+        if flag is None:
+            return None
         g = self.game
-        return {"clean": g.cleanable, "hot": g.heatable, "cool": g.coolable}[flag]
+        state, able = {"clean": (self.clean, g.cleanable), "hot": (self.hot, g.heatable),
+                       "cool": (self.cool, g.coolable)}[flag]
+        return state & able
 
     def goal_conditions(self) -> tuple[int, int]:
         """(satisfied, total) goal conditions of the ALFRED metric (spec §9)."""
@@ -326,8 +328,7 @@ class Engine:
             holding = self.held in self._targets
             lamp_on = any(lamp in self.on for lamp in self._lamps)
             return int(holding) + int(lamp_on), 2
-        flag = _PLACING_TASKS[t]
-        states = {"clean": self.clean, "hot": self.hot, "cool": self.cool}[flag]
+        states = self._treated(t)
         placed = any(self.in_rec.get(o) in self._parents for o in self._targets)
         treated = any(o in states for o in self._targets)
         both = any(self.in_rec.get(o) in self._parents and o in states for o in self._targets)

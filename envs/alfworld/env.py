@@ -5,6 +5,10 @@ contract (``admissible_actions``, ``won``, ``task``, ``score``,
 ``is_action_valid``, and ``expert_action`` on request) plus the original's
 ``admissible_commands`` and ALFWorld extras (``goal_condition_success``,
 ``task_type``, ``gamefile``).
+
+``gymnasium.make_vec`` works in ``sync`` mode as is; ``async`` mode needs
+``vector_kwargs={"shared_memory": False}`` because Gymnasium's shared-memory
+buffers cannot carry ``Text`` observations.
 """
 from __future__ import annotations
 

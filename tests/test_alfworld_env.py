@@ -49,6 +49,17 @@ def test_registered_and_uniform_info_contract():
     assert isinstance(info["expert_action"], str) and info["expert_action"] in info["admissible_actions"]
 
 
+def test_default_construction_and_rollout_with_expert_agent():
+    from prism_gym.agents.baselines import ExpertAgent
+    from prism_gym.rollout import rollout
+
+    assert ALFWorldEnv().split == "train"
+    tasks = list_tasks("valid_seen", limit=3)
+    episodes = rollout("alfworld", tasks, ExpertAgent("alfworld"), progress=False)
+    assert [e.trajectory.task for e in episodes] == tasks
+    assert all(e.trajectory.won and e.trajectory.turns[0].action == "look" for e in episodes)
+
+
 def test_expert_wins_with_reward_on_winning_step_only():
     env = ALFWorldEnv(split="valid_seen", expert_actions=True)
     info, steps, total = _play_expert(env, seed=1)

@@ -73,7 +73,7 @@ class ALFWorldEnv(gymnasium.Env):
         self._sources = {}
         # game_files form their own split ("custom" unless named); otherwise "train"
         self.split = split or ("custom" if game_files is not None else "train")
-        self._source(split)  # fail early on a bad split or option
+        self._source(self.split)  # fail early on a bad split or option
         self.observation_space = spaces.Text(max_length=MAX_TEXT, charset=TEXT_CHARSET)
         self.action_space = spaces.Text(max_length=MAX_TEXT, charset=TEXT_CHARSET)
         self._order: list[str] = []

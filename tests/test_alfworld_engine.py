@@ -201,3 +201,16 @@ def test_inventory_empty_and_examine_receptacle_texts():
     e.step("go to sidetable 1")
     assert e.step("examine sidetable 1")[0] == "On the sidetable 1, you see a desklamp 1."
     assert "take desklamp 1 from sidetable 1" not in e.admissible  # lamps are not pickupable
+
+
+def test_floor_objects_are_never_listed_next_to_receptacles():
+    import dataclasses
+
+    g = kitchen()
+    chair = _id("Chair", 1)
+    g = dataclasses.replace(g, objects={**g.objects, chair: "Chair"},
+                            object_location={**g.object_location, chair: g.receptacles[_id("SideTable", 1)][1]})
+    e = Engine(g)
+    e.step("go to sidetable 1")
+    assert e.step("look")[0] == "You are facing the sidetable 1. Next to it, you see nothing."
+    assert "take chair 1 from sidetable 1" not in e.admissible

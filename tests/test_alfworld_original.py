@@ -52,3 +52,37 @@ def test_sixty_games_cover_all_task_and_room_types(tmp_path):
     n = int(os.environ.get("ALFWORLD_DIFF_GAMES", "60"))
     types, rooms = _check(coverage_games(n), tmp_path)
     assert set(types) == set(TASK_TYPES) and len(rooms) == 4
+
+
+def _with_floor_objects(game):
+    """The game plus scenery lying on the floor: at a lone receptacle, at a
+    shared spot, and at the start (no generated game has floor objects)."""
+    import dataclasses
+
+    from prism_gym.envs.alfworld.game import mangle
+
+    spots = Counter(loc for _, loc in game.receptacles.values())
+    lone = next(loc for loc, n in spots.items() if n == 1)
+    shared = next((loc for loc, n in spots.items() if n > 1), lone)
+    extra = {mangle("Chair|+01.00|+00.00|+02.00"): lone, mangle("Chair|+01.50|+00.00|+02.00"): shared,
+             mangle("Window|+01.00|+01.00|+02.00"): game.start_location}
+    objects, where = dict(game.objects), dict(game.object_location)
+    for o, loc in extra.items():
+        objects[o], where[o] = o.split("_bar_")[0].capitalize(), loc
+    recs = {loc: next(r for r, (_, l) in game.receptacles.items() if l == loc) for loc in (lone, shared)}
+    return dataclasses.replace(game, objects=objects, object_location=where), [recs[lone], recs[shared]]
+
+
+def test_look_with_floor_objects_matches_original(tmp_path):
+    from prism_gym.envs.alfworld.conformance import OriginalEngine
+    from prism_gym.envs.alfworld.engine import Engine
+
+    game, recs = _with_floor_objects(generate_game("valid_seen", 2))
+    path = export_game(game, tmp_path / "game.tw-pddl")
+    native, original = Engine(game), OriginalEngine(path)
+    try:
+        original.reset()
+        for command in ["look", f"go to {native.name[recs[0]]}", "look", f"go to {native.name[recs[1]]}", "look"]:
+            assert native.step(command)[0] == original.step(command)[0], command
+    finally:
+        original.close()

@@ -18,6 +18,7 @@ from prism_gym.envs.alfworld.game import Game
 
 GARBAGE = ("", "dance", "go to", "take", "go to the moon", "open fridge 99", "think: where is it?",
            "look around", "put it down", "help me", "inventory please", "examine", "use", "move to")
+LOOKS = ("look", "inventory", "help")
 
 
 def original_available() -> str | None:
@@ -89,7 +90,9 @@ def differential_play(game: Game, game_file: str | Path, steps: int = 40, seed: 
             roll = rng.random()
             if roll < garbage_rate:
                 command = rng.choice(GARBAGE)
-            elif roll < garbage_rate + expert_rate:
+            elif roll < 2 * garbage_rate:
+                command = rng.choice(LOOKS)  # state-describing commands, more often than at random
+            elif roll < 2 * garbage_rate + expert_rate:
                 command = expert.next_action()
             else:
                 command = rng.choice(native.admissible)

@@ -133,16 +133,13 @@ class Engine:
         return f"There's nothing special about {n}."
 
     def look(self) -> str:
+        # The original's floor list ("Next to it, you see ...") is always
+        # "nothing", even for objects lying at the spot outside any receptacle,
+        # and `look` at the start lists nothing either (checked against it).
         recs = self.recs_at[self.loc]
-        here = [o for o, loc in self.obj_loc.items() if loc == self.loc]
         if not recs:
-            return ("You are in the middle of a room. Looking quickly around you, you see "
-                    f"{render_list(self._names_sorted(here))}.")
-        # Only objects in none of the receptacles here count as "next to" them
-        # (checked against the original at shared locations).
-        floor = [o for o in here if self.in_rec.get(o) not in recs]
-        return (f"You are facing the {_render_bare_list([self.name[r] for r in recs])}. "
-                f"Next to it, you see {render_list(self._names_sorted(floor))}.")
+            return "You are in the middle of a room. Looking quickly around you, you see nothing."
+        return f"You are facing the {_render_bare_list([self.name[r] for r in recs])}. Next to it, you see nothing."
 
     def inventory(self) -> str:
         if self.held is None:

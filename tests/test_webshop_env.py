@@ -276,3 +276,27 @@ def test_any_text_shared_memory_roundtrip():
     shm.write_to_shared_memory(space, 0, "", memory)
     assert shm.read_from_shared_memory(space, memory, n=2) == ("", "Café ☕ [SEP] 𝔘nicode")
     assert space.contains("any <text> at all ✓") and not space.contains(3) and not space.contains("x" * 51)
+
+
+def test_expert_buys_best_hit_when_target_is_not_findable():
+    def product(asin, title):
+        return {"asin": asin, "name": title, "Title": title, "Price": "$5.0", "price": 5.0, "options": {},
+                "Description": "", "BulletPoints": [""], "Attributes": ["x"], "query": "q", "Rating": "N.A.",
+                "product_category": "A › B", "category": "food"}
+
+    class Unfindable:
+        products = [product("B00000000T", "Target Tea"), {**product("B00000000O", "Other Tea"), "Attributes": ["y"]}]
+
+        def search(self, query):
+            return [1]  # the target (row 0) is never among the hits
+
+    goal = {"instruction_text": "i need target tea", "asin": "B00000000T", "query": "q", "name": "Target Tea",
+            "product_category": "A › B", "attributes": ["x"], "goal_options": [], "price_upper": 10.0,
+            "product_row": 0, "category": "food"}
+    session, expert = Session(Unfindable(), goal), Expert()
+    actions = []
+    while not session.done and len(actions) < 10:
+        actions.append(expert.next_action(session))
+        assert session.step(actions[-1])
+    assert actions == ["search[target tea]", "click[b00000000o]", "click[buy now]"]
+    assert session.reward < 1.0

@@ -14,7 +14,8 @@ From any page it returns the next action of a shortest sensible route:
 
 On generated catalogues this reaches reward 1.0 on every goal within 10
 steps; on original data buying the target does not always score 1.0 (see
-the reward module).
+the reward module), and when no query finds the target it buys the best hit
+of the title query instead (its reward shows the miss).
 """
 from __future__ import annotations
 
@@ -43,23 +44,30 @@ class Expert:
     """Stateless apart from a small cache of planned queries per goal."""
 
     def __init__(self, cache_size: int = 512):
-        self._plans: OrderedDict[tuple, tuple[str, int | None]] = OrderedDict()
+        self._plans: OrderedDict[tuple, tuple[str, int | None, int | None]] = OrderedDict()
         self._cache_size = cache_size
 
-    def plan(self, session: Session) -> tuple[str, int | None]:
-        """(query, rank of the target in its hits or None)."""
+    def plan(self, session: Session) -> tuple[str, int | None, int | None]:
+        """(query, rank of the product to buy in its hits, that product's row).
+
+        The product is the goal's target when a query finds it; otherwise (an
+        original goal whose product is not findable) the best hit of the
+        title query, so that the episode still ends with a purchase."""
         goal = session.goal
         key = (id(session.site), goal["asin"], goal["instruction_text"])
         if key in self._plans:
             return self._plans[key]
         row = goal["product_row"]
         candidates = [instruction_query(goal["instruction_text"]), session.site.products[row]["Title"].lower()]
-        plan = (candidates[-1], None)
+        plan = (candidates[-1], None, None)
         for query in candidates:
             hits = session.site.search(query)
             if row in hits:
-                plan = (query, hits.index(row))
+                plan = (query, hits.index(row), row)
                 break
+        else:
+            if hits:
+                plan = (candidates[-1], 0, hits[0])
         self._plans[key] = plan
         if len(self._plans) > self._cache_size:
             self._plans.popitem(last=False)
@@ -86,12 +94,11 @@ class Expert:
         """The expert's next action from the session's current page ("" when done)."""
         if session.page == DONE:
             return ""
-        query, rank = self.plan(session)
-        target = session.goal["product_row"]
+        query, rank, target = self.plan(session)
         if session.page == SEARCH:
             return f"search[{query}]"
         if session.page == RESULTS:
-            if target in session.page_rows():
+            if target is not None and target in session.page_rows():
                 return f"click[{session.site.products[target]['asin'].lower()}]"
             if rank is not None and " ".join(session.keywords) == query:
                 target_page = rank // RESULTS_PER_PAGE + 1

@@ -139,9 +139,17 @@ def test_expert_recovers_from_detours(site):
 
 # -- Gymnasium contract ------------------------------------------------------------------------
 def test_check_env(cache):
+    import warnings
+
+    import gymnasium
     from gymnasium.utils.env_checker import check_env
 
-    check_env(make_env(cache), skip_render_check=True)
+    from prism_gym.envs import register_gymnasium_envs
+
+    register_gymnasium_envs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the checker's warnings count as failures
+        check_env(gymnasium.make("prism_gym/WebShop-v0", n_products=N, cache_dir=cache).unwrapped)
 
 
 def test_reset_info_contract(cache):

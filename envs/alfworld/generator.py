@@ -131,8 +131,6 @@ def _candidate_targets(task_type: str, floor_plan: str) -> list[tuple[str, str, 
     for o in sorted(holdable):
         if need is not None and o not in need:
             continue
-        if o in SLICEABLE and task_type == "pick_two_obj_and_place" and o == "Bread":
-            continue
         for r in sorted(recs):
             if r in excluded or o not in CAN_CONTAIN[r]:
                 continue

@@ -30,10 +30,10 @@ class GeneratedSource:
     """Games ``0..size-1`` of a generated split, filtered by task type."""
 
     def __init__(self, split: str, task_types=None, seed: int = 0, num_games: int | None = None,
-                 dialect: str = "2.1.2", max_steps: int = 50):
+                 dialect: str = "2.1.2"):
         from prism_gym.envs.alfworld.generator import split_size
 
-        self.split, self.seed, self.dialect, self.max_steps = split, int(seed), dialect, int(max_steps)
+        self.split, self.seed, self.dialect = split, int(seed), dialect
         self.task_types = normalize_task_types(task_types)
         self.size = split_size(split, num_games)
         if self.size < 0:
@@ -120,5 +120,4 @@ def make_source(split: str, *, task_types=None, seed: int = 0, num_games: int | 
 
         files = split_game_files(data_dir, split, task_types=task_types, num_games=num_games)
         return FileSource(files, split=split)
-    return GeneratedSource(split, task_types=task_types, seed=seed, num_games=num_games, dialect=dialect,
-                           max_steps=max_steps)
+    return GeneratedSource(split, task_types=task_types, seed=seed, num_games=num_games, dialect=dialect)

@@ -113,7 +113,7 @@ class ALFWorldEnv(gymnasium.Env):
         if task is not None:
             if not isinstance(task, Task):
                 raise TypeError(f"options['task'] must be a prism_gym.records.Task, not {type(task).__name__}")
-            if task.env != "alfworld":
+            if task.env not in ("alfworld", "prism_gym/ALFWorld-v0"):
                 raise ValueError(f"task {task.id} belongs to env {task.env!r}, not 'alfworld'")
             options.setdefault("split", task.split)
             options.setdefault("instance", task.instance)

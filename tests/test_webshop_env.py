@@ -308,3 +308,31 @@ def test_expert_buys_best_hit_when_target_is_not_findable():
         assert session.step(actions[-1])
     assert actions == ["search[target tea]", "click[b00000000o]", "click[buy now]"]
     assert session.reward < 1.0
+
+
+def _build_in_child(cache_dir, queue):
+    from prism_gym.envs.webshop.catalogue import build_once
+    from prism_gym.envs.webshop.site import _build_generated, catalogue_dir
+
+    meta = build_once(catalogue_dir(n_products=300, cache_dir=cache_dir), _build_generated(300, 0))
+    queue.put(meta["n_goals"])
+
+
+def test_concurrent_builders_share_one_build(tmp_path):
+    import multiprocessing as mp
+
+    root = tmp_path / "cache"
+    stale = root / "webshop" / f".generated-v{generator.GENERATOR_VERSION}-n300-s0.tmp-999999"
+    stale.mkdir(parents=True)  # left behind by a builder that died
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_build_in_child, args=(str(root), queue)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert sorted(queue.get(timeout=5) for _ in procs) == [240, 240, 240]
+    leftovers = [p.name for p in (root / "webshop").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    assert get_site(n_products=300, cache_dir=root).meta["n_goals"] == 240

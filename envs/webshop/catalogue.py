@@ -108,8 +108,10 @@ def build_once(directory: Path, build: Callable[[Path], dict]) -> dict:
         try:
             if meta_path.exists():
                 return read_json(meta_path)
+            # Holding the lock, any temporary directory left here is from a builder that died.
+            for stale in directory.parent.glob(f".{directory.name}.tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
             tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}"
-            shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             try:
                 meta = build(tmp)

@@ -85,7 +85,12 @@ class TokenMeter:
         self._handles = []
 
     def attach(self, model) -> "TokenMeter":
-        self._handles.append(model.register_forward_pre_hook(self._hook, with_kwargs=True))
+        # Hook the transformer body, not the LM wrapper: every path goes through
+        # it, including callers that run the body and the head separately
+        # (the gradient probe does).
+        body = getattr(model, "base_model", None)
+        target = body if body is not None and body is not model else model
+        self._handles.append(target.register_forward_pre_hook(self._hook, with_kwargs=True))
         return self
 
     def detach(self) -> None:

@@ -39,7 +39,7 @@ class ConfigError(ValueError):
 @dataclass
 class ExpertConfig:
     split: str = "train"
-    trajectories: int = 32  # expert episodes collected (one per task)
+    trajectories: int = 24  # expert episodes collected (one per task)
     max_steps: int | None = None  # None: the env's own step limit
 
 

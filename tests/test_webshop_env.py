@@ -336,3 +336,23 @@ def test_concurrent_builders_share_one_build(tmp_path):
     leftovers = [p.name for p in (root / "webshop").iterdir() if p.name.startswith(".")]
     assert leftovers == []
     assert get_site(n_products=300, cache_dir=root).meta["n_goals"] == 240
+
+
+def test_noisy_expert_is_seeded_and_varied(cache):
+    def play(seed, noise):
+        env = make_env(cache, split="dev", expert_actions=True, expert_noise=noise, max_steps=15)
+        _, info = env.reset(seed=seed)
+        actions, done = [], False
+        while not done:
+            actions.append(info["expert_action"])
+            _, _, terminated, truncated, info = env.step(actions[-1])
+            done = terminated or truncated
+        return actions, info["task_score"]
+
+    runs = [play(seed, 0.3) for seed in range(12)]
+    assert runs == [play(seed, 0.3) for seed in range(12)]  # same seeds, same episodes
+    clean = [play(seed, 0.0) for seed in range(12)]
+    assert all(score == 1.0 for _, score in clean)
+    assert sum(len(a) for a, _ in runs) > sum(len(a) for a, _ in clean)  # detours cost steps
+    with pytest.raises(ValueError, match="expert_noise"):
+        make_env(cache, expert_noise=1.5)

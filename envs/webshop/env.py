@@ -25,7 +25,7 @@ import numpy as np
 from gymnasium import spaces
 
 from prism_gym.envs.webshop.engine import Session
-from prism_gym.envs.webshop.expert import Expert
+from prism_gym.envs.webshop.expert import Expert, noisy_action
 from prism_gym.envs.webshop.goals import ALL_SPLITS
 from prism_gym.envs.webshop.site import DEFAULT_N_PRODUCTS, get_site
 from prism_gym.records import Task
@@ -105,13 +105,15 @@ class WebShopEnv(gym.Env):
                  reward_mode: str = "dense", show_attrs: bool = False, catalogue: str = "generated",
                  n_products: int = DEFAULT_N_PRODUCTS, catalogue_seed: int = 0, data_dir: str | None = None,
                  goal_source: str = "human", num_products: int | None = None, cache_dir: str | None = None,
-                 render_mode: str | None = None):
+                 expert_noise: float = 0.0, render_mode: str | None = None):
         if split not in ALL_SPLITS:
             raise ValueError(f"unknown WebShop split {split!r}; known: {', '.join(ALL_SPLITS)}")
         if reward_mode not in REWARD_MODES:
             raise ValueError(f"unknown reward_mode {reward_mode!r}; use one of {', '.join(REWARD_MODES)}")
         if int(max_steps) < 1:
             raise ValueError(f"max_steps must be at least 1, not {max_steps}")
+        if not 0.0 <= float(expert_noise) <= 1.0:
+            raise ValueError(f"expert_noise must be a probability in [0, 1], not {expert_noise}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}")
         self.site = get_site(catalogue=catalogue, n_products=n_products, seed=catalogue_seed, data_dir=data_dir,
@@ -122,6 +124,7 @@ class WebShopEnv(gym.Env):
         self.show_attrs = bool(show_attrs)
         self.render_mode = render_mode
         self.expert = Expert() if expert_actions else None
+        self.expert_noise = float(expert_noise)
         self.observation_space = AnyText(max_length=MAX_TEXT)
         self.action_space = AnyText(max_length=MAX_TEXT)
         self.session: Session | None = None
@@ -215,7 +218,7 @@ class WebShopEnv(gym.Env):
             "steps": self.steps,
         }
         if self.expert is not None:
-            info["expert_action"] = self.expert.next_action(session)
+            info["expert_action"] = noisy_action(self.expert, session, self.expert_noise, self.np_random)
         return info
 
 

@@ -119,3 +119,23 @@ class Expert:
                     return f"click[{value}]"
             return "click[buy now]"
         raise RuntimeError(f"unknown page {session.page!r}")
+
+
+def noisy_action(expert: Expert, session: Session, noise: float, rng) -> str:
+    """The expert's action, or with probability ``noise`` a detour.
+
+    A detour is a random valid action other than buying (a search made of
+    random words of the instruction stands for the search bar); on the item
+    page of a wrong product, the detour is buying it. The expert recovers from
+    any page afterwards, so noisy episodes mix detours, recoveries and
+    occasional wrong purchases: varied trajectories for router training data.
+    ``rng`` is a ``numpy.random.Generator`` (the env's, so episodes are seeded)."""
+    action = expert.next_action(session)
+    if not action or noise <= 0.0 or rng.random() >= noise:
+        return action
+    if session.page == ITEM and session.product_row != expert.plan(session)[2]:
+        return "click[buy now]"
+    choices = [f"click[{text}]" for text in session.clickables if text not in ("search", "buy now")]
+    words = session.instruction.split()
+    choices.append("search[" + " ".join(rng.choice(words, size=min(len(words), 3), replace=False)) + "]")
+    return choices[int(rng.integers(len(choices)))]

@@ -337,3 +337,21 @@ def test_bench_reports_bad_input():
     assert out.exit_code == 1 and "unknown router 'nope'" in out.output
     out = runner.invoke(app, ["bench", "--router", "random", "--env", "echo", "--set", "rl.group_size=1"])
     assert out.exit_code == 1 and "rl.group_size" in out.output
+
+
+def test_probe_cost_is_in_the_ledger(tmp_path, micro_dir):
+    from prism_gym.runner.presets import apply_overrides
+    from prism_gym.runner.run import BenchRun
+
+    cfg = apply_overrides(small_config(micro_dir, router="prism", router_options={"metric": "gini"}),
+                          ["rl.iterations=1", "eval.episodes=1"])
+    result = BenchRun(cfg, tmp_path / cfg.run_id()).run()
+    probe = result["ledger"]["stages"]["probe"]
+    assert probe["tokens_trained"] > 0 and probe["tokens_trained"] == probe["tokens_forwarded"]
+    from prism_gym.models import load_model_and_tokenizer
+    from prism_gym.runner.ledger import matmul_parameters
+
+    model, _ = load_model_and_tokenizer(str(micro_dir))
+    assert probe["flops"] == 6 * matmul_parameters(model) * probe["tokens_trained"]
+    assert result["router"] == {"name": "prism", "settings": result["router"]["settings"]}
+    assert result["router"]["settings"]["metric"] == "gini"

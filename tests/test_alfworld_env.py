@@ -31,8 +31,15 @@ def _play_expert(env, **reset_kwargs):
             return info, steps, total
 
 
-def test_check_env_passes():
-    check_env(ALFWorldEnv(split="valid_seen"), skip_render_check=True)
+def test_check_env_passes_without_warnings():
+    import warnings
+
+    from prism_gym.envs import register_gymnasium_envs
+
+    register_gymnasium_envs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(gymnasium.make("prism_gym/ALFWorld-v0", split="valid_seen", render_mode="ansi").unwrapped)
 
 
 def test_registered_and_uniform_info_contract():

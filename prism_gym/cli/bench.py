@@ -48,6 +48,7 @@ def bench(
     device: Optional[str] = typer.Option(None, "--device", help="torch device (default: CPU, or accelerate's)."),
     validate_only: bool = typer.Option(False, "--validate-only", help="Build and check the configuration, print it, stop."),
     as_json: bool = typer.Option(False, "--json", help="Print the result(s) as JSON."),
+    markdown: bool = typer.Option(False, "--markdown", help="Grid: also print one Markdown row per run."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
 ):
     """Route expert data, train SFT -> RL, evaluate, write result.json."""
@@ -87,7 +88,7 @@ def bench(
     else:
         if run_dir is not None:
             raise fail("--run-dir names one run; a grid writes under --runs-root")
-        _grid(configs, runs_root, as_json, quiet)
+        _grid(configs, runs_root, as_json, quiet, markdown)
 
 
 def _single(cfg, run_dir: Path, resume: bool, as_json: bool, quiet: bool) -> None:
@@ -127,7 +128,7 @@ def _print_result(result: dict, run_dir: Path) -> None:
     console.print(f"cost vs rl-only: {fmt(rel['vs_rl_only'])}; vs sft-then-rl: {fmt(rel['vs_sft_then_rl'])}")
 
 
-def _grid(configs, runs_root: Path, as_json: bool, quiet: bool) -> None:
+def _grid(configs, runs_root: Path, as_json: bool, quiet: bool, markdown: bool = False) -> None:
     from prism_gym.runner.matrix import load_results, plan, run_matrix, summarize
     from prism_gym.runner.progress import RunReporter
     from prism_gym.runner.run import BenchRun
@@ -147,6 +148,10 @@ def _grid(configs, runs_root: Path, as_json: bool, quiet: bool) -> None:
         typer.echo(json.dumps({"rows": rows, "failed": {c.config.run_id(): c.error for c in failed}}, indent=2))
     else:
         print_comparison(rows)
+        if markdown:
+            from prism_gym.runner.report import markdown_table
+
+            typer.echo(markdown_table(load_results(cells)))
         for c in failed:
             err_console.print(f"[red]failed[/] {c.config.run_id()}: {c.error}")
     if failed:

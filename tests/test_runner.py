@@ -355,3 +355,13 @@ def test_probe_cost_is_in_the_ledger(tmp_path, micro_dir):
     assert probe["flops"] == 6 * matmul_parameters(model) * probe["tokens_trained"]
     assert result["router"] == {"name": "prism", "settings": result["router"]["settings"]}
     assert result["router"]["settings"]["metric"] == "gini"
+
+
+def test_markdown_report_has_one_row_per_run(reference_run):
+    from prism_gym.runner.report import load_runs, markdown_table
+
+    root, result = reference_run
+    table = markdown_table(load_runs(root))
+    rows = [line for line in table.splitlines() if line.startswith("| echo |")]
+    assert rows and rows[0].startswith("| echo | random | ")
+    assert table.splitlines()[1].count("---") == table.splitlines()[0].count("|") - 1

@@ -138,3 +138,21 @@ def test_result_type(micro_lm):
     assert isinstance(result, ProbeResult) and len(result) == 2
     assert result.trajectory_ids == ["alfworld-0", "alfworld-1"]
     assert (result.num_tokens > 0).all() and (result.losses > 0).all()
+
+
+def test_other_architectures_probe_every_block_linear(micro_tokenizer):
+    """GPT-2 (Conv1D layers, fused qkv): every attention/MLP linear layer is
+    probed under its module name, and the batched norms equal the naive ones."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(micro_tokenizer), n_embd=32, n_layer=2, n_head=4, n_positions=1024,
+                        bos_token_id=micro_tokenizer.bos_token_id, eos_token_id=micro_tokenizer.eos_token_id)
+    model = GPT2LMHeadModel(config)
+    names = [name for name, _ in probe_targets(model)]
+    assert names == [f"transformer.h.{l}.{m}" for l in range(2)
+                     for m in ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")]
+    trajs = make_trajectories(4, seed=8)
+    batched = probe_trajectories(model, micro_tokenizer, trajs, model_id="gpt2", batch_size=5, progress=False)
+    naive = probe_per_trajectory_loop(model, micro_tokenizer, trajs, batch_size=2)
+    np.testing.assert_allclose(batched.norms, naive.norms, rtol=1e-4, atol=1e-7)

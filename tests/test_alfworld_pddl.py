@@ -35,6 +35,8 @@ def test_export_then_load_plays_identically(tmp_path, dialect):
         assert set(data) == {"pddl_domain", "grammar", "pddl_problem", "solvable", "walkthrough"}
         loaded = load_game_file(path)
         assert loaded.dialect == dialect and loaded.goal == game.goal
+        assert set(loaded.declared_names()) == set(game.declared_names())
+        assert loaded.names(shuffle_seed=5) == game.names(shuffle_seed=5) != game.names()
         a, b = Engine(game), Engine(loaded)
         assert a.intro == b.intro and a.admissible == b.admissible
         for command in data["walkthrough"]:

@@ -34,7 +34,7 @@ def original_available() -> str | None:
 class OriginalEngine:
     """One ``game.tw-pddl`` file in the original engine, gym-style."""
 
-    def __init__(self, game_file: str | Path, max_steps: int = 50):
+    def __init__(self, game_file: str | Path, max_steps: int = 50, domain_randomization: bool = False):
         import textworld
         import textworld.gym
         from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
@@ -42,7 +42,7 @@ class OriginalEngine:
         infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
         env_id = textworld.gym.register_games([str(game_file)], infos, batch_size=1, asynchronous=False,
                                               max_episode_steps=max_steps,
-                                              wrappers=[AlfredDemangler(shuffle=False), AlfredInfos])
+                                              wrappers=[AlfredDemangler(shuffle=domain_randomization), AlfredInfos])
         self.env = textworld.gym.make(env_id)
 
     def reset(self) -> tuple[str, list[str]]:

@@ -38,11 +38,14 @@ class Engine:
     """One game in play. ``reset()`` returns the intro; ``step(command)``
     returns ``(feedback, won)``; ``admissible`` is the sorted command list."""
 
-    def __init__(self, game: Game, dialect: str | None = None):
+    def __init__(self, game: Game, dialect: str | None = None, name_seed: int | None = None):
+        """``name_seed``: number the entities the way the original's domain
+        randomisation does with Python's ``random`` seeded to it (lists keep
+        their id order, as in the original)."""
         self.game = game
         self.dialect = normalize_dialect(dialect or game.dialect)
         g = game
-        self.name = g.names()
+        self.name = g.names(name_seed)
         self.rec_type = {r: t for r, (t, _) in g.receptacles.items()}
         self.rec_loc = {r: loc for r, (_, loc) in g.receptacles.items()}
         self.obj_type = dict(g.objects)

@@ -49,6 +49,9 @@ class ALFWorldEnv(gymnasium.Env):
         drop_welcome_header: drop the ``-= Welcome ... =-`` line from the first observation.
         include_help: keep ``help`` in the admissible list (default: as the dialect has it).
         strip_loc_prefix: drop a leading ``You arrive at loc N. `` (2.1.1), as ReAct and AgentGym do.
+        domain_randomization: number the entities at random on every reset (the
+            original's train-time option; lists keep their order), drawn from the
+            reset seed, so a seeded reset still gives the same text.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -56,7 +59,8 @@ class ALFWorldEnv(gymnasium.Env):
     def __init__(self, split: str | None = None, task_types=None, dialect: str = DEFAULT_DIALECT, data_dir=None,
                  game_files=None, max_steps: int = 50, expert_actions: bool = False, num_games: int | None = None,
                  game_seed: int = 0, drop_welcome_header: bool = False, include_help: bool | None = None,
-                 strip_loc_prefix: bool = False, render_mode: str | None = None):
+                 strip_loc_prefix: bool = False, domain_randomization: bool = False,
+                 render_mode: str | None = None):
         if max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, not {max_steps}")
         if render_mode not in (None, "ansi"):
@@ -67,6 +71,7 @@ class ALFWorldEnv(gymnasium.Env):
         self.drop_welcome_header = bool(drop_welcome_header)
         self.include_help = include_help
         self.strip_loc_prefix = bool(strip_loc_prefix)
+        self.domain_randomization = bool(domain_randomization)
         self.render_mode = render_mode
         self._source_kwargs = dict(task_types=task_types, seed=game_seed, num_games=num_games, data_dir=data_dir,
                                    game_files=game_files, dialect=self.dialect, max_steps=self.max_steps)
@@ -129,7 +134,8 @@ class ALFWorldEnv(gymnasium.Env):
             instance = self._next_instance(seed)
         self.task = source.task(instance)
         game = source.game(instance)
-        self.engine = Engine(game)
+        name_seed = int(self.np_random.integers(2**31)) if self.domain_randomization else None
+        self.engine = Engine(game, name_seed=name_seed)
         self.steps = 0
         self.expert = None
         if self.expert_actions:

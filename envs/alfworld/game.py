@@ -7,6 +7,7 @@ same way in the original engine.
 """
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -23,16 +24,23 @@ def mangle(thor_id: str) -> str:
     return thor_id.lower()
 
 
-def demangle_names(ids) -> dict[str, str]:
+def demangle_names(ids, shuffle_seed: int | None = None) -> dict[str, str]:
     """Visible names for PDDL ids, by the original's demangler rule (spec §4).
 
     Ids are sorted; the base name is the part before the first ``_bar_`` (plus
     ``basin`` for sink and bathtub basins); within one base name the first
     sorted id gets the highest number. Ids without ``_bar_`` keep their id.
+    With ``shuffle_seed`` (domain randomisation) the sorted ids are shuffled
+    first, as the original does with Python's ``random`` seeded to that value;
+    the numbering then matches the original's only if ``ids`` is every name the
+    problem declares (types and agent included, see :meth:`Game.declared_names`).
     """
     groups: dict[str, list[str]] = defaultdict(list)
     names: dict[str, str] = {}
-    for entity_id in sorted(ids):
+    ordered = sorted(set(ids))
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(ordered)
+    for entity_id in ordered:
         if "_bar_" not in entity_id:
             names[entity_id] = entity_id
             continue
@@ -106,11 +114,26 @@ class Game:
     can_contain: frozenset = frozenset()
     dialect: str = "2.1.2"
     game_id: str = ""
+    # every name the PDDL problem declares, lowercased (loaded games keep the
+    # file's list; generated games derive it as their export declares it)
+    declared: tuple = ()
     metadata: Mapping[str, object] = field(default_factory=dict)
 
-    def names(self) -> dict[str, str]:
-        """Visible name of every receptacle, object and location id."""
-        return demangle_names(list(self.receptacles) + list(self.objects) + list(self.locations))
+    def declared_names(self) -> list[str]:
+        """Every name of the PDDL problem's ``:objects`` (lowercase): the agent,
+        the type constants, objects, receptacles and locations."""
+        if self.declared:
+            return list(self.declared)
+        types = [f"{t}type".lower() for t in sorted(set(self.objects.values()))]
+        types += [f"{t}type".lower() for t in sorted({t for t, _ in self.receptacles.values()})]
+        return ["agent1", *types, *self.objects, *self.receptacles, *self.locations]
+
+    def names(self, shuffle_seed: int | None = None) -> dict[str, str]:
+        """Visible name of every receptacle, object and location id; with
+        ``shuffle_seed`` the original's domain-randomised numbering."""
+        if shuffle_seed is None:
+            return demangle_names(list(self.receptacles) + list(self.objects) + list(self.locations))
+        return demangle_names(self.declared_names(), shuffle_seed)
 
     def validate(self) -> None:
         """Raise ValueError when the facts contradict each other."""

@@ -177,7 +177,7 @@ def parse_problem(problem_text: str, sentence: str = "", dialect: str = "2.1.2",
         is_hot=unary("ishot"), is_cool=unary("iscool"), is_clean=unary("isclean"), is_on=unary("ison"),
         is_toggled=unary("istoggled"), is_sliced=unary("issliced"),
         can_contain=frozenset((_type_name(r), _type_name(o)) for r, o in facts.get("cancontain", ())),
-        dialect=dialect, game_id=game_id,
+        dialect=dialect, game_id=game_id, declared=tuple(declared),
     )
     game.validate()
     return game

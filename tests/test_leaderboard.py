@@ -444,3 +444,19 @@ def test_fingerprints_follow_the_runners_rules(tmp_path):
     presets = pytest.importorskip("prism_gym.runner.presets")
     cfg = presets.RunConfig(env="alfworld", router="prism", device="cpu")
     assert config_fingerprint(cfg.to_dict()) == cfg.fingerprint()
+
+
+def test_every_field_type_reports_null_and_wrong_type_in_one_form():
+    from prism_gym.leaderboard.fields import Bool, List, Map, Num, Obj, Str
+
+    for spec, kind in ((Num(), "a number"), (Str(), "a string"), (Bool(), "true or false"), (Obj(), "an object"),
+                       (Map(), "an object"), (List(), "a list")):
+        problems: list[str] = []
+        spec.check(None, "x", problems)
+        spec.check(1.5 if not isinstance(spec, Num) else "1.5", "y", problems)
+        assert problems == ["x: is missing a value (null)",
+                            f"y: must be {kind}, got {'a string' if isinstance(spec, Num) else 'a number'}"]
+    problems = []
+    Num().check(True, "z", problems)
+    Bool(nullable=True).check(None, "w", problems)
+    assert problems == ["z: must be a number, got a boolean"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 def _kind(value: Any) -> str:
@@ -30,10 +30,26 @@ def _kind(value: Any) -> str:
 
 
 class Field:
+    """Base of every field type: the null and type checks are done here, once;
+    a subclass names the accepted ``types`` (``kind`` is how a problem says so)
+    and checks the rest in :meth:`check_value`."""
+
     nullable: bool = False
+    kind: ClassVar[str] = "a value"
+    types: ClassVar[tuple[type, ...]] = (object,)
 
     def check(self, value: Any, where: str, problems: list[str]) -> None:
-        raise NotImplementedError
+        if value is None:
+            if not self.nullable:
+                problems.append(f"{_at(where)}: is missing a value (null)")
+        # bool is a subclass of int: a boolean is a number only where bool is named
+        elif not isinstance(value, self.types) or (isinstance(value, bool) and bool not in self.types):
+            problems.append(f"{_at(where)}: must be {self.kind}, got {_kind(value)}")
+        else:
+            self.check_value(value, where, problems)
+
+    def check_value(self, value: Any, where: str, problems: list[str]) -> None:
+        """Checks of a non-null value of an accepted type."""
 
 
 def _at(where: str) -> str:
@@ -49,15 +65,10 @@ class Num(Field):
     integer: bool = False
     positive: bool = False  # strictly greater than zero
     nullable: bool = False
+    kind: ClassVar[str] = "a number"
+    types: ClassVar[tuple[type, ...]] = (int, float)
 
-    def check(self, value, where, problems):
-        if value is None:
-            if not self.nullable:
-                problems.append(f"{_at(where)}: is missing a value (null)")
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems.append(f"{_at(where)}: must be a number, got {_kind(value)}")
-            return
+    def check_value(self, value, where, problems):
         if not math.isfinite(value):
             problems.append(f"{_at(where)}: {value} is not a finite number (NaN and Infinity are rejected)")
             return
@@ -85,15 +96,10 @@ class Str(Field):
     max_len: int = 200
     nullable: bool = False
     hint: str = ""
+    kind: ClassVar[str] = "a string"
+    types: ClassVar[tuple[type, ...]] = (str,)
 
-    def check(self, value, where, problems):
-        if value is None:
-            if not self.nullable:
-                problems.append(f"{_at(where)}: is missing a value (null)")
-            return
-        if not isinstance(value, str):
-            problems.append(f"{_at(where)}: must be a string, got {_kind(value)}")
-            return
+    def check_value(self, value, where, problems):
         if len(value) > self.max_len:
             problems.append(f"{_at(where)}: string of {len(value)} characters is over the limit of {self.max_len}")
             return
@@ -106,12 +112,8 @@ class Str(Field):
 @dataclass
 class Bool(Field):
     nullable: bool = False
-
-    def check(self, value, where, problems):
-        if value is None and self.nullable:
-            return
-        if not isinstance(value, bool):
-            problems.append(f"{_at(where)}: must be true or false, got {_kind(value)}")
+    kind: ClassVar[str] = "true or false"
+    types: ClassVar[tuple[type, ...]] = (bool,)
 
 
 @dataclass
@@ -153,15 +155,10 @@ class Obj(Field):
     optional: dict[str, Field] = field(default_factory=dict)
     extra: bool = False
     nullable: bool = False
+    kind: ClassVar[str] = "an object"
+    types: ClassVar[tuple[type, ...]] = (dict,)
 
-    def check(self, value, where, problems):
-        if value is None:
-            if not self.nullable:
-                problems.append(f"{_at(where)}: is missing a value (null)")
-            return
-        if not isinstance(value, dict):
-            problems.append(f"{_at(where)}: must be an object, got {_kind(value)}")
-            return
+    def check_value(self, value, where, problems):
         prefix = f"{where}." if where else ""
         for key, spec in self.fields.items():
             if key not in value:
@@ -185,15 +182,10 @@ class Map(Field):
     key_pattern: str = r"[A-Za-z0-9][A-Za-z0-9_./:-]{0,99}"
     max_items: int = 200
     nullable: bool = False
+    kind: ClassVar[str] = "an object"
+    types: ClassVar[tuple[type, ...]] = (dict,)
 
-    def check(self, value, where, problems):
-        if value is None:
-            if not self.nullable:
-                problems.append(f"{_at(where)}: is missing a value (null)")
-            return
-        if not isinstance(value, dict):
-            problems.append(f"{_at(where)}: must be an object, got {_kind(value)}")
-            return
+    def check_value(self, value, where, problems):
         if len(value) > self.max_items:
             problems.append(f"{_at(where)}: {len(value)} keys is over the limit of {self.max_items}")
             return
@@ -210,15 +202,10 @@ class List(Field):
     min_items: int = 0
     max_items: int = 100
     nullable: bool = False
+    kind: ClassVar[str] = "a list"
+    types: ClassVar[tuple[type, ...]] = (list,)
 
-    def check(self, value, where, problems):
-        if value is None:
-            if not self.nullable:
-                problems.append(f"{_at(where)}: is missing a value (null)")
-            return
-        if not isinstance(value, list):
-            problems.append(f"{_at(where)}: must be a list, got {_kind(value)}")
-            return
+    def check_value(self, value, where, problems):
         if not self.min_items <= len(value) <= self.max_items:
             problems.append(f"{_at(where)}: must hold {self.min_items} to {self.max_items} items, got {len(value)}")
             return

@@ -10,10 +10,10 @@ rates to RL), like every score router.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from prism_gym import hookimpl
-from prism_gym.records import RoutingDecision
 from prism_gym.routing import ScoreRouter
 from prism_gym.specs import RouterSpec
 
@@ -42,14 +42,11 @@ class DifficultyRouter(ScoreRouter):
         return [float(r) for r in rates]
 
     def route(self, trajectories, context):
+        decisions = super().route(trajectories, context)
         if self.rl_fraction is not None:
-            return super().route(trajectories, context)
-        scores = self.scores(trajectories, context)
-        if len(scores) != len(trajectories):
-            raise RuntimeError(f"router {self.name!r} got {len(scores)} pass rates for {len(trajectories)} trajectories")
-        return [RoutingDecision(trajectory_id=t.id, task_id=t.task.id, route="rl" if s > self.threshold else "sft",
-                                score=s, router=self.name, task_type=t.task.task_type)
-                for t, s in zip(trajectories, scores)]
+            return decisions
+        # The median split is replaced by the pass-rate threshold.
+        return [replace(d, route="rl" if d.score > self.threshold else "sft") for d in decisions]
 
 
 @hookimpl

@@ -11,7 +11,7 @@ from prism_gym import hookimpl
 from prism_gym.routing import ScoreRouter
 from prism_gym.specs import RouterSpec
 
-from prism_gym.routers._probe_options import PROBE_DEFAULTS, ProbeSettings
+from prism_gym.routers._probe_options import ProbeSettings
 
 DIRECTIONS = ("high-to-rl", "low-to-rl")
 

@@ -15,7 +15,7 @@ from prism_gym.leaderboard.reference import reference_entries, reference_filenam
 from prism_gym.leaderboard.render import render
 from prism_gym.leaderboard.submit import submit
 from prism_gym.leaderboard.verify import verify
-from test_leaderboard import REPO, SUBMITTED, make_result, make_run
+from test_leaderboard import SUBMITTED, make_result, make_run
 
 
 class FakeEvaluate:

@@ -19,8 +19,7 @@ from pathlib import Path
 from prism_gym.fileio import atomic_open
 from prism_gym.leaderboard.loading import LeaderboardError, load_json_file
 from prism_gym.leaderboard.schema import TRACKS
-from prism_gym.leaderboard.table import (Row, Table, build_tables, fmt_duration, fmt_flops, pareto_front,
-                                         row_cells)
+from prism_gym.leaderboard.table import Row, Table, build_tables, pareto_front, row_cells
 from prism_gym.leaderboard.validate import load_valid_entries
 
 README = "README.md"

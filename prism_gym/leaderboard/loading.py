@@ -87,3 +87,11 @@ def load_json_file(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> 
     except UnicodeDecodeError as exc:
         raise LeaderboardError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return parse_json_text(text, str(path))
+
+
+def entry_files(entries_dir: str | os.PathLike) -> list[Path]:
+    """Every entry file in ``entries_dir``, sorted (hidden temporary files skipped)."""
+    entries_dir = Path(entries_dir)
+    if not entries_dir.is_dir():
+        return []
+    return sorted(p for p in entries_dir.iterdir() if p.suffix == ".json" and not p.name.startswith("."))

@@ -14,7 +14,8 @@ from pathlib import Path, PurePosixPath
 
 from prism_gym.leaderboard.fingerprint import (bytes_fingerprint, config_fingerprint, entry_fingerprint,
                                                run_fingerprint, weights_fingerprint)
-from prism_gym.leaderboard.loading import LeaderboardError, MAX_FILE_BYTES, check_name, load_json_file
+from prism_gym.leaderboard.loading import (LeaderboardError, MAX_FILE_BYTES, check_name, entry_files,
+                                          load_json_file)
 from prism_gym.leaderboard.schema import ENTRY_SCHEMA_VERSION, entry_problems, result_problems
 
 RESULT_FILE = "result.json"
@@ -190,9 +191,7 @@ def entry_filename(entry: dict) -> str:
 def existing_entries(entries_dir: Path) -> list[tuple[Path, dict]]:
     """The readable entries in ``entries_dir`` (unreadable ones are left to ``validate``)."""
     found = []
-    if not entries_dir.is_dir():
-        return found
-    for path in sorted(entries_dir.glob("*.json")):
+    for path in entry_files(entries_dir):
         try:
             found.append((path, load_json_file(path)))
         except LeaderboardError:

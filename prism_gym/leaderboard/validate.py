@@ -11,19 +11,11 @@ import os
 import re
 from pathlib import Path
 
-from prism_gym.leaderboard.loading import LeaderboardError, load_json_file
+from prism_gym.leaderboard.loading import LeaderboardError, entry_files, load_json_file
 from prism_gym.leaderboard.schema import entry_problems
 from prism_gym.leaderboard.submit import find_duplicate
 
 FILENAME = re.compile(r"(\d{4}-\d{2}-\d{2})_([A-Za-z0-9][A-Za-z0-9._-]{0,99})\.json")
-
-
-def entry_files(entries_dir: str | os.PathLike) -> list[Path]:
-    """Every entry file in ``entries_dir``, sorted (hidden temporary files skipped)."""
-    entries_dir = Path(entries_dir)
-    if not entries_dir.is_dir():
-        return []
-    return sorted(p for p in entries_dir.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
 
 
 def _filename_problems(path: Path, entry: dict) -> list[str]:
@@ -51,8 +43,9 @@ def load_entry(path: str | os.PathLike) -> tuple[dict | None, list[str]]:
     return entry, problems
 
 
-def validate_files(paths: list[str | os.PathLike]) -> list[str]:
-    """Every problem in the given entry files, including duplicates among them."""
+def _check_files(paths) -> tuple[list[tuple[Path, dict]], list[str]]:
+    """The readable entries among ``paths`` and every problem, including
+    duplicates among them."""
     problems: list[str] = []
     seen: list[tuple[Path, dict]] = []
     for path in map(Path, paths):
@@ -64,13 +57,17 @@ def validate_files(paths: list[str | os.PathLike]) -> list[str]:
         if duplicate is not None:
             problems.append(f"{path}: duplicate submission: records the same run as {duplicate}")
         seen.append((path, entry))
-    return problems
+    return seen, problems
+
+
+def validate_files(paths: list[str | os.PathLike]) -> list[str]:
+    """Every problem in the given entry files, including duplicates among them."""
+    return _check_files(paths)[1]
 
 
 def load_valid_entries(entries_dir: str | os.PathLike) -> list[tuple[Path, dict]]:
     """All entries of ``entries_dir``; raises with every problem if any is invalid."""
-    files = entry_files(entries_dir)
-    problems = validate_files(files)
+    entries, problems = _check_files(entry_files(entries_dir))
     if problems:
         raise LeaderboardError("invalid entries:\n" + "\n".join(problems))
-    return [(p, load_json_file(p)) for p in files]
+    return entries

@@ -143,3 +143,14 @@ def test_cli_verify(submitted, monkeypatch):
     monkeypatch.setattr(verify_module, "_default_evaluate", FakeEvaluate(success=0.0))
     out = CliRunner().invoke(app, ["leaderboard", "verify", str(entry_path), "--root", str(board)])
     assert out.exit_code == 1 and "outcome: not reproduced" in out.output
+
+
+def test_cli_verify_exits_2_when_the_checkpoint_is_unavailable(submitted, tmp_path):
+    from prism_gym.cli import app
+
+    board, entry_path, run_dir = submitted
+    shutil.move(str(run_dir), tmp_path / "elsewhere")
+    out = CliRunner().invoke(app, ["leaderboard", "verify", str(entry_path), "--root", str(board),
+                                   "--success-tol", "0.1"])
+    assert out.exit_code == 2, out.output
+    assert "outcome: unavailable" in out.output

@@ -70,9 +70,9 @@ def render_command(root: Path = ROOT_OPTION):
 def verify_command(entry: Path = typer.Argument(..., help="Entry file to verify."),
                    run_dir: Optional[Path] = typer.Option(None, "--run-dir",
                                                           help="Where the run lives (default: as recorded)."),
-                   success_tol: float = typer.Option(None, "--success-tol",
+                   success_tol: Optional[float] = typer.Option(None, "--success-tol",
                                                      help="Allowed |difference| of success rates (0-1)."),
-                   score_tol: float = typer.Option(None, "--score-tol", help="Allowed |difference| of scores (0-100)."),
+                   score_tol: Optional[float] = typer.Option(None, "--score-tol", help="Allowed |difference| of scores (0-100)."),
                    device: Optional[str] = typer.Option(None, "--device", help="torch device for the model."),
                    root: Path = ROOT_OPTION):
     """Re-run the entry's evaluation from its checkpoint and record whether it reproduces."""
@@ -92,5 +92,5 @@ def verify_command(entry: Path = typer.Argument(..., help="Entry file to verify.
     console.print(f"outcome: {record['outcome']}" + (f" ({record['reason']})" if record.get("reason") else ""),
                   highlight=False)
     console.print(f"recorded in {path}", highlight=False)
-    if record["outcome"] not in ("reproduced",):
-        raise typer.Exit(1 if record["outcome"] != "unavailable" else 2)
+    if record["outcome"] != "reproduced":  # unavailable: 2; not reproduced or fingerprint mismatch: 1
+        raise typer.Exit(2 if record["outcome"] == "unavailable" else 1)

@@ -217,6 +217,11 @@ def test_bad_options_raise_clear_errors(cache):
         env.reset(options={"split": "test", "instance": "700"})
     with pytest.raises(ValueError, match="integer"):
         env.reset(options={"instance": "abc"})
+    with pytest.raises(ValueError, match="unknown reset options"):
+        env.reset(options={"instanse": 3})
+    env.reset(options={"instance": 0})
+    with pytest.raises(TypeError, match="string"):
+        env.step(None)
     with pytest.raises(ValueError, match="unknown catalogue"):
         get_site(catalogue="nope")
 

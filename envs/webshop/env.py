@@ -34,6 +34,7 @@ ENV_NAME = "webshop"
 MAX_TEXT = 100_000  # characters; pages are far shorter
 REWARD_MODES = ("dense", "sparse_success", "scaled")
 SEARCH_PLACEHOLDER = "search[<your query>]"
+RESET_OPTIONS = frozenset({"task", "split", "instance", "goal_idx"})
 
 
 class AnyText(spaces.Text):
@@ -151,7 +152,8 @@ class WebShopEnv(gym.Env):
         if self._terminated:
             # The original does not block steps after a purchase; the episode is over here.
             return self.session.observation, 0.0, True, False, self._info(valid=False)
-        action = action if isinstance(action, str) else str(action)
+        if not isinstance(action, str):
+            raise TypeError(f"a WebShop action is a string, not {type(action).__name__}")
         valid = self.session.step(action)
         self.steps += 1
         terminated = self.session.done
@@ -173,6 +175,9 @@ class WebShopEnv(gym.Env):
 
     # -- helpers -------------------------------------------------------------------------
     def _pick_task(self, options: dict) -> tuple[str, int]:
+        unknown = set(options) - RESET_OPTIONS
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; known: {', '.join(sorted(RESET_OPTIONS))}")
         if "task" in options:
             task = options["task"]
             if not isinstance(task, Task):

@@ -97,3 +97,18 @@ def test_histogram_counts_every_decision():
     decisions = [RoutingDecision(str(i), "t", "rl" if i >= 5 else "sft", float(i), "x") for i in range(10)]
     lines = score_histogram(decisions, bins=5)
     assert sum(int(line.rsplit(" ", 1)[1]) for line in lines[1:-1]) == 10
+
+
+def test_route_rejects_unusable_data_files(tmp_path):
+    twice = tmp_path / "twice.jsonl"
+    write_jsonl(twice, make_trajectories(2) + make_trajectories(1))
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    mixed = tmp_path / "mixed.jsonl"
+    write_jsonl(mixed, make_trajectories(1) + make_trajectories(1, env="webshop"))
+    for path, message in ((twice, "trajectory id 'alfworld-0' appears more than once"),
+                          (empty, "holds no trajectories"), (tmp_path / "absent.jsonl", "no such file"),
+                          (mixed, "mixes envs (alfworld, webshop)")):
+        result = invoke("route", "--router", "random", "--data", path, "--out", tmp_path / "d.jsonl")
+        assert result.exit_code == 1 and message in result.output, (path, result.output)
+    assert not (tmp_path / "d.jsonl").exists()

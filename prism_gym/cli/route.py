@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -143,10 +144,9 @@ def route(
         raise fail(str(exc))
     if not trajectories:
         raise fail(f"{data} holds no trajectories")
-    ids = [t.id for t in trajectories]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise fail(f"{data}: trajectory id {dup!r} appears more than once")
+    repeated = [tid for tid, count in Counter(t.id for t in trajectories).items() if count > 1]
+    if repeated:
+        raise fail(f"{data}: trajectory id {repeated[0]!r} appears more than once")
     data_envs = sorted({t.task.env for t in trajectories})
     if env is None:
         if len(data_envs) > 1:

@@ -460,3 +460,19 @@ def test_every_field_type_reports_null_and_wrong_type_in_one_form():
     Num().check(True, "z", problems)
     Bool(nullable=True).check(None, "w", problems)
     assert problems == ["z: must be a number, got a boolean"]
+
+
+def test_write_reference_entries_writes_missing_rows_and_never_overwrites(tmp_path):
+    from prism_gym.leaderboard.reference import write_reference_entries
+
+    written = write_reference_entries(tmp_path)
+    assert sorted(p.name for p in written) == sorted(reference_filename(e) for e in reference_entries())
+    assert validate_files(entry_files(tmp_path)) == []
+    assert write_reference_entries(tmp_path) == []  # identical files are left alone
+    first = written[0]
+    changed = json.loads(first.read_text())
+    changed["label"] = "edited"
+    first.write_text(json.dumps(changed))
+    with pytest.raises(ValueError, match="exists with different content"):
+        write_reference_entries(tmp_path)
+    assert json.loads(first.read_text())["label"] == "edited"

@@ -347,8 +347,9 @@ class BenchRun:
             "env": {"name": cfg.env, "id": spec.id, "version": _env_version(spec),
                     "data_fingerprint": sha256_text(sorted(f"{t.task.id}\t{t.task.goal}" for t in trajectories))},
             "seed": cfg.seed,
+            # what each stage trained on: sft-then-rl uses every trajectory for SFT and every task for RL
             "routing": {"trajectories": len(decisions), "sft": sum(d.route == "sft" for d in decisions),
-                        "rl": sum(d.route == "rl" for d in decisions)},
+                        "rl": len(decisions) if cfg.rl_on_all_tasks else sum(d.route == "rl" for d in decisions)},
             "metrics": metrics,
             "ledger": {"stages": stages, "total": total(stages)},
             "fingerprints": {"config": cfg.fingerprint(),

@@ -139,7 +139,8 @@ def expert_command(
 @model_app.command("build")
 def model_build(
     force: bool = typer.Option(False, "--force", help="Rebuild even if the cached model exists."),
-    seed: int = typer.Option(0, "--seed", help="Build seed (same seed, same weights)."),
+    seed: int = typer.Option(0, "--seed", help="Build seed (same seed, same weights). The default model is "
+                             "seed 0; another seed builds a variant, used by passing its path as --model."),
 ):
     """Build the embedded default model now (it is also built on first use)."""
     from prism_gym.agents.default_model import BuildSettings, build_default_model

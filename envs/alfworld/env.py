@@ -74,7 +74,7 @@ class ALFWorldEnv(gymnasium.Env):
         self.domain_randomization = bool(domain_randomization)
         self.render_mode = render_mode
         self._source_kwargs = dict(task_types=task_types, seed=game_seed, num_games=num_games, data_dir=data_dir,
-                                   game_files=game_files, dialect=self.dialect, max_steps=self.max_steps)
+                                   game_files=game_files, dialect=self.dialect)
         self._sources = {}
         # game_files form their own split ("custom" unless named); otherwise "train"
         self.split = split or ("custom" if game_files is not None else "train")

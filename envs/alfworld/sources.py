@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from prism_gym.envs.alfworld.game import Game
-from prism_gym.envs.alfworld.tables import TASK_TYPES, normalize_task_types
+from prism_gym.envs.alfworld.tables import DEFAULT_DIALECT, TASK_TYPES, normalize_task_types
 from prism_gym.records import Task
 
 ENV_NAME = "alfworld"
@@ -30,7 +30,7 @@ class GeneratedSource:
     """Games ``0..size-1`` of a generated split, filtered by task type."""
 
     def __init__(self, split: str, task_types=None, seed: int = 0, num_games: int | None = None,
-                 dialect: str = "2.1.2"):
+                 dialect: str = DEFAULT_DIALECT):
         from prism_gym.envs.alfworld.generator import split_size
 
         self.split, self.seed, self.dialect = split, int(seed), dialect
@@ -68,8 +68,8 @@ class GeneratedSource:
 class FileSource:
     """``game.tw-pddl`` files, in the given order (instances are the paths)."""
 
-    def __init__(self, paths, split: str = "custom", task_types=None, dialect: str | None = None):
-        self.split, self.dialect = split, dialect
+    def __init__(self, paths, split: str = "custom", task_types=None):
+        self.split = split
         self.task_types = normalize_task_types(task_types)
         self.paths = [str(Path(p)) for p in paths]
         if not self.paths:
@@ -109,8 +109,9 @@ class FileSource:
 
 
 def make_source(split: str, *, task_types=None, seed: int = 0, num_games: int | None = None,
-                data_dir=None, game_files=None, dialect: str = "2.1.2", max_steps: int = 50):
-    """The source an env or a task listing uses for ``split``."""
+                data_dir=None, game_files=None, dialect: str = DEFAULT_DIALECT):
+    """The source an env or a task listing uses for ``split``. ``dialect`` is the
+    text version of generated games; game files play in their own grammar's."""
     if game_files is not None:
         if isinstance(game_files, (str, Path)):
             game_files = [game_files]

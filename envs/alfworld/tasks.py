@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from prism_gym.records import Task
 
-_SOURCE_KWARGS = ("task_types", "num_games", "data_dir", "game_files", "dialect", "max_steps", "game_seed")
+_SOURCE_KWARGS = ("task_types", "num_games", "data_dir", "game_files", "dialect", "game_seed")
 
 
 def list_tasks(split: str, limit: int | None = None, seed: int = 0, **env_kwargs) -> list[Task]:

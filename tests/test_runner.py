@@ -365,3 +365,14 @@ def test_markdown_report_has_one_row_per_run(reference_run):
     rows = [line for line in table.splitlines() if line.startswith("| echo |")]
     assert rows and rows[0].startswith("| echo | random | ")
     assert table.splitlines()[1].count("---") == table.splitlines()[0].count("|") - 1
+
+
+def test_rl_epochs_scale_updates_with_the_share():
+    from prism_gym.runner.grpo import planned_iterations
+    from prism_gym.runner.presets import RLConfig
+
+    assert planned_iterations(RLConfig(iterations=5), 24) == 5
+    assert planned_iterations(RLConfig(epochs=1.0, tasks_per_iteration=3), 24) == 8
+    assert planned_iterations(RLConfig(epochs=1.0, tasks_per_iteration=3), 12) == 4
+    assert planned_iterations(RLConfig(epochs=0.5, tasks_per_iteration=3), 13) == 3
+    assert planned_iterations(RLConfig(epochs=1.0), 0) == 0

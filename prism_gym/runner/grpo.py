@@ -27,6 +27,7 @@ seed, iteration), so a resumed run replays the same updates.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import shutil
@@ -59,6 +60,13 @@ def iteration_tasks(tasks: Sequence[Task], iteration: int, per_iteration: int, s
     k = min(per_iteration, n)
     start = (iteration * k) % n
     return [order[(start + i) % n] for i in range(k)]
+
+
+def planned_iterations(cfg: RLConfig, n_tasks: int) -> int:
+    """Updates of the stage: fixed, or enough for ``epochs`` passes over the tasks."""
+    if cfg.epochs is None:
+        return cfg.iterations
+    return math.ceil(cfg.epochs * n_tasks / cfg.tasks_per_iteration) if n_tasks else 0
 
 
 def group_advantages(returns: Sequence[float], group_size: int) -> list[float]:
@@ -188,7 +196,8 @@ def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: in
 
     import torch
 
-    if cfg.iterations == 0 or not tasks:
+    iterations = planned_iterations(cfg, len(tasks))
+    if iterations == 0 or not tasks:
         return model, StageCost(), []
     torch.manual_seed(seed)
     ref_model = None
@@ -211,7 +220,7 @@ def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: in
     timer = StageTimer(meter, matmul_parameters(model), carried=carried if dist.is_main() else StageCost())
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     try:
-        for it in range(start, cfg.iterations):
+        for it in range(start, iterations):
             batch_tasks = iteration_tasks(tasks, it, cfg.tasks_per_iteration, seed)
             mine = batch_tasks[dist.rank()::dist.size()]  # each process plays whole groups
             model.eval()
@@ -243,7 +252,7 @@ def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: in
                 state.save(model, optimizer, it + 1, stage_cost, history)
             dist.barrier()
             if on_step is not None:
-                on_step(it + 1, cfg.iterations)
+                on_step(it + 1, iterations)
     finally:
         meter.detach()
     cost = dist.reduce_cost(timer.cost())

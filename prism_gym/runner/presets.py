@@ -68,7 +68,10 @@ class SFTConfig:
 
 @dataclass
 class RLConfig:
-    iterations: int = 4  # policy updates
+    iterations: int = 4  # policy updates (when epochs is None)
+    # Passes over the RL share's tasks; when set, updates = ceil(epochs * tasks / tasks_per_iteration),
+    # so RL cost scales with the share (the structure behind the paper's speed-up claim).
+    epochs: float | None = None
     tasks_per_iteration: int = 3  # distinct tasks per update (the GRPO groups)
     group_size: int = 4  # episodes per task (GRPO's G)
     learning_rate: float = 2e-4
@@ -183,6 +186,7 @@ class RunConfig:
         need(s.save_steps > 0, "sft.save_steps", "must be positive")
         r = self.rl
         need(r.iterations >= 0, "rl.iterations", "must be >= 0")
+        need(r.epochs is None or r.epochs > 0, "rl.epochs", "must be positive (or none for a fixed number of updates)")
         need(r.tasks_per_iteration > 0, "rl.tasks_per_iteration", "must be positive")
         need(r.group_size >= 2, "rl.group_size", "must be at least 2 (GRPO compares episodes within a group)")
         need(0 < r.learning_rate < 1, "rl.learning_rate", "must be in (0, 1)")

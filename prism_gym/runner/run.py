@@ -254,7 +254,7 @@ class BenchRun:
         _, tasks = self._shares()
         final = self.path("checkpoints", "final")
         start = self._start_dir()
-        if cfg.baseline == "sft-only" or not tasks or cfg.rl.iterations == 0:
+        if cfg.baseline == "sft-only" or not tasks or (cfg.rl.epochs is None and cfg.rl.iterations == 0):
             self.reporter.note("no RL share: skipped")
             if not dist.is_main():
                 pass
@@ -275,7 +275,9 @@ class BenchRun:
                 return services.rollout(cfg.env, batch_tasks, agent, group_size=group_size, seed=seed,
                                         max_steps=cfg.rl.max_steps, record_tokens=True, progress=False)
 
-        with self.reporter.bar("grpo updates", cfg.rl.iterations) as update:
+        from prism_gym.runner.grpo import planned_iterations
+
+        with self.reporter.bar("grpo updates", planned_iterations(cfg.rl, len(tasks))) as update:
             def step(done, total_steps):
                 update(done, total_steps)
                 if self.on_step:

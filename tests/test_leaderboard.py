@@ -476,3 +476,11 @@ def test_write_reference_entries_writes_missing_rows_and_never_overwrites(tmp_pa
     with pytest.raises(ValueError, match="exists with different content"):
         write_reference_entries(tmp_path)
     assert json.loads(first.read_text())["label"] == "edited"
+
+
+def test_names_with_a_trailing_newline_are_rejected():
+    from prism_gym.leaderboard.loading import check_name
+
+    assert check_name("run-1.a_b") == "run-1.a_b"
+    with pytest.raises(LeaderboardError, match="is rejected"):
+        check_name("run-1\n")

@@ -20,7 +20,9 @@ MAX_FILE_BYTES = 256 * 1024
 
 # Names become file names: letters, digits, dot, dash, underscore; no leading
 # dot (hidden files, "..") and a bounded length.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+NAME_HINT = "1-100 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit"
+NAME_PATTERN = re.compile(NAME)
 
 
 class LeaderboardError(ValueError):
@@ -34,9 +36,8 @@ def check_name(name: Any, what: str = "name") -> str:
     if "/" in name or "\\" in name or ".." in name:
         raise LeaderboardError(f"{what} {name!r} is rejected: path separators and '..' are not allowed "
                                "(path traversal)")
-    if not NAME_PATTERN.match(name):
-        raise LeaderboardError(f"{what} {name!r} is rejected: use 1-100 characters from A-Z a-z 0-9 . _ - "
-                               "starting with a letter or digit")
+    if not NAME_PATTERN.fullmatch(name):
+        raise LeaderboardError(f"{what} {name!r} is rejected: use {NAME_HINT}")
     return name
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from prism_gym.leaderboard.fields import Bool, Field, List, Map, Num, Obj, Scalar, Str
+from prism_gym.leaderboard.loading import NAME, NAME_HINT
 
 RESULT_SCHEMA_VERSION = 1
 ENTRY_SCHEMA_VERSION = 1
@@ -37,8 +38,6 @@ MODEL_FINGERPRINT = FINGERPRINT + r"|hub:[A-Za-z0-9][A-Za-z0-9._/-]{0,150}"
 MODEL_FINGERPRINT_HINT = "expected 'sha256:<64 hex digits>' or 'hub:<model id>'"
 TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
 TIMESTAMP_HINT = "expected an ISO 8601 time with a zone, e.g. 2026-11-26T17:00:00+00:00"
-NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
-NAME_HINT = "1-100 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit"
 MAX_EPISODES = 10_000_000
 
 

@@ -11,11 +11,11 @@ import os
 import re
 from pathlib import Path
 
-from prism_gym.leaderboard.loading import LeaderboardError, entry_files, load_json_file
+from prism_gym.leaderboard.loading import NAME, LeaderboardError, entry_files, load_json_file
 from prism_gym.leaderboard.schema import entry_problems
 from prism_gym.leaderboard.submit import find_duplicate
 
-FILENAME = re.compile(r"(\d{4}-\d{2}-\d{2})_([A-Za-z0-9][A-Za-z0-9._-]{0,99})\.json")
+FILENAME = re.compile(rf"(\d{{4}}-\d{{2}}-\d{{2}})_({NAME})\.json")
 
 
 def _filename_problems(path: Path, entry: dict) -> list[str]:

@@ -112,3 +112,12 @@ def test_route_rejects_unusable_data_files(tmp_path):
         result = invoke("route", "--router", "random", "--data", path, "--out", tmp_path / "d.jsonl")
         assert result.exit_code == 1 and message in result.output, (path, result.output)
     assert not (tmp_path / "d.jsonl").exists()
+
+
+def test_route_export_into_a_folder_with_a_broken_dataset_info(data, tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "dataset_info.json").write_text("[1, 2")
+    result = invoke("route", "--router", "random", "--data", data, "--out", tmp_path / "d.jsonl",
+                    "--export-dir", export, "-q")
+    assert result.exit_code == 1 and "not valid JSON (line 1" in result.output, result.output

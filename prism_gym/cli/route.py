@@ -169,7 +169,10 @@ def route(
     if export_dir is not None:
         from prism_gym.export import export_routing
 
-        manifest = export_routing(trajectories, decisions, export_dir)
+        try:
+            manifest = export_routing(trajectories, decisions, export_dir)
+        except ValueError as exc:  # e.g. an existing dataset_info.json that is not a JSON object
+            raise fail(f"export to {export_dir}: {exc}")
     if quiet:
         return
     console.print(share_table(decisions))

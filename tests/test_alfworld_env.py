@@ -93,6 +93,11 @@ def test_reset_by_instance_and_task_and_split_option():
     obs1, _ = env.reset(options={"task": task})
     obs2, _ = ALFWorldEnv(split="valid_unseen").reset(options={"instance": "5"})
     assert obs1 == obs2
+    from dataclasses import replace
+
+    assert env.reset(options={"task": replace(task, env="prism_gym/ALFWorld-v0")})[0] == obs1  # the env id too
+    with pytest.raises(ValueError, match="belongs to env 'webshop'"):
+        env.reset(options={"task": replace(task, env="webshop")})
     with pytest.raises(ValueError):
         env.reset(options={"instance": "99999"})
     with pytest.raises(ValueError):

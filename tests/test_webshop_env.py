@@ -167,6 +167,12 @@ def test_reset_info_contract(cache):
     assert obs2 == obs and info2["task"] == task
     _, info3 = env.reset(options={"goal_idx": 12})
     assert info3["task"] == task
+    from dataclasses import replace
+
+    obs4, _ = env.reset(options={"task": replace(task, env="prism_gym/WebShop-v0")})  # the env id names it too
+    assert obs4 == obs
+    with pytest.raises(ValueError, match="belongs to env 'alfworld'"):
+        env.reset(options={"task": replace(task, env="alfworld")})
 
 
 def test_seeded_reset_is_deterministic(cache):

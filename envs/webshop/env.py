@@ -31,6 +31,7 @@ from prism_gym.envs.webshop.site import DEFAULT_N_PRODUCTS, get_site
 from prism_gym.records import Task
 
 ENV_NAME = "webshop"
+ENV_ID = "prism_gym/WebShop-v0"
 MAX_TEXT = 100_000  # characters; pages are far shorter
 REWARD_MODES = ("dense", "sparse_success", "scaled")
 SEARCH_PLACEHOLDER = "search[<your query>]"
@@ -182,8 +183,8 @@ class WebShopEnv(gym.Env):
             task = options["task"]
             if not isinstance(task, Task):
                 raise TypeError(f"options['task'] must be a prism_gym.records.Task, not {type(task).__name__}")
-            if task.env != ENV_NAME:
-                raise ValueError(f"task {task.id} is not a WebShop task")
+            if task.env not in (ENV_NAME, ENV_ID):
+                raise ValueError(f"task {task.id} belongs to env {task.env!r}, not {ENV_NAME!r}")
             return task.split, _parse_instance(task.instance)
         split = options.get("split", self.split)
         if split not in ALL_SPLITS:

@@ -169,3 +169,15 @@ def test_missing_files_are_clear_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no product file"):
         get_site(catalogue="original", data_dir=tmp_path / "empty", cache_dir=tmp_path)
+
+
+def test_cache_root_expands_a_home_relative_setting(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from prism_gym.envs.webshop.catalogue import cache_root
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PRISM_GYM_CACHE", "~/pg-cache")
+    assert cache_root() == tmp_path / "pg-cache"
+    monkeypatch.delenv("PRISM_GYM_CACHE")
+    assert cache_root() == Path(str(tmp_path)) / ".cache" / "prism-gym"

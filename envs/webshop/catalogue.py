@@ -32,8 +32,8 @@ META_FILE = "meta.json"
 
 def cache_root() -> Path:
     """``$PRISM_GYM_CACHE`` or ``~/.cache/prism-gym``."""
-    root = os.environ.get("PRISM_GYM_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "prism-gym")
-    return Path(root)
+    root = os.environ.get("PRISM_GYM_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "prism-gym"
 
 
 class TableWriter:

@@ -411,6 +411,12 @@ def test_tiny_track_requires_the_default_model(board):
     result = make_result()
     result["model"]["name"] = "Qwen/Qwen3-8B"
     assert any("tiny track is for the embedded default model" in p for p in result_problems(result))
+    entry = load_json_file(_submit(board))
+    assert entry["track"] == "tiny" and entry_problems(entry) == []
+    entry["model"]["name"] = "Qwen/Qwen3-8B"
+    entry["entry_fingerprint"] = entry_fingerprint(entry)
+    assert entry_problems(entry) == ["track: the tiny track is for the embedded default model, but model.name is "
+                                     "'Qwen/Qwen3-8B'"]
 
 
 def test_cli_validate_reports_one_line_per_problem(board):

@@ -189,9 +189,7 @@ def result_problems(result: dict) -> list[str]:
     if not problems:
         if result.get("router") is None and result.get("baseline") is None:
             problems.append("router: a run names a router, a baseline, or both")
-        if result["track"] == "tiny" and result["model"]["name"] != "default":
-            problems.append(f"track: the tiny track is for the embedded default model, "
-                            f"but model.name is {result['model']['name']!r}")
+        problems += _track_problems(result)
     return problems
 
 
@@ -240,10 +238,15 @@ def _run_entry_problems(entry: dict) -> list[str]:
         problems.append("reported: only reference entries (kind 'reported') carry a 'reported' block")
     if len(entry["seeds"]) != 1:
         problems.append(f"seeds: a run entry has exactly one seed, got {len(entry['seeds'])}")
-    if entry["track"] == "tiny" and entry["model"]["name"] != "default":
-        problems.append(f"track: the tiny track is for the embedded default model, "
-                        f"but model.name is {entry['model']['name']!r}")
-    return problems
+    return problems + _track_problems(entry)
+
+
+def _track_problems(doc: dict) -> list[str]:
+    """The tiny track is for the embedded default model only (a result or an entry)."""
+    if doc["track"] == "tiny" and doc["model"]["name"] != "default":
+        return [f"track: the tiny track is for the embedded default model, but model.name is "
+                f"{doc['model']['name']!r}"]
+    return []
 
 
 def _reported_entry_problems(entry: dict) -> list[str]:

@@ -12,11 +12,11 @@ is the same everywhere.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from prism_gym.envs.alfworld.tables import normalize_task_types
+from prism_gym.fileio import read_json
 
 DATA_SPLITS = {"train": "train", "valid_seen": "valid_seen", "valid_unseen": "valid_unseen",
                "valid_train": "valid_train", "eval_in_distribution": "valid_seen",
@@ -49,19 +49,13 @@ def split_game_files(data_dir, split: str, task_types=None, num_games: int | Non
         if "movable" in dirpath or "Sliced" in dirpath:
             continue
         traj_path = Path(dirpath) / "traj_data.json"
-        try:
-            traj = json.loads(traj_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{traj_path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+        traj = read_json(traj_path)
         if traj.get("task_type") not in wanted:
             continue
         game_path = Path(dirpath) / "game.tw-pddl"
         if not game_path.is_file():
             continue
-        try:
-            game_data = json.loads(game_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{game_path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+        game_data = read_json(game_path)
         if not game_data.get("solvable", False):
             continue
         files.append(str(game_path))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from prism_gym.envs.alfworld.game import Game, Goal
 from prism_gym.envs.alfworld.tables import CAN_CONTAIN, TOGGLEABLE
+from prism_gym.fileio import read_json
 
 # CamelCase type names by their lowercase form (PDDL is case-insensitive and
 # TextWorld lowercases what it parses).
@@ -186,10 +187,7 @@ def parse_problem(problem_text: str, sentence: str = "", dialect: str = "2.1.2",
 def load_game_file(path: str | os.PathLike) -> Game:
     """Load a ``game.tw-pddl`` file; its text version follows its own grammar."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    data = read_json(path)
     if not isinstance(data, dict) or "pddl_problem" not in data or "grammar" not in data:
         raise ValueError(f"{path}: not a game.tw-pddl file (needs 'pddl_problem' and 'grammar')")
     grammar = data["grammar"]

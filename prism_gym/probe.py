@@ -280,6 +280,7 @@ class _NormHooks:
         self.sq = np.zeros((n_traj, len(targets)), dtype=np.float64)
         self.method = method
         self.segments: list[tuple[int, int, int, bool, bool]] = []
+        self.segment_tokens: list[int] = []  # real (unpadded) tokens of each segment, counted on the host
         self.rows_mask = None
         self.carry: dict[int, Any] = {}
         self._handles = []
@@ -317,10 +318,10 @@ class _NormHooks:
 
         d_in, d_out = acts.shape[-1], grads.shape[-1]
         mask = self.rows_mask
-        for traj, lo, hi, continues_before, continues_after in self.segments:
+        for (traj, lo, hi, continues_before, continues_after), n_tokens in zip(self.segments, self.segment_tokens):
             spans_batches = continues_before or continues_after
             if spans_batches or self.method == "direct" or (
-                    self.method == "auto" and not self._ghost_is_cheaper(int(mask[lo:hi].sum()), d_in, d_out)):
+                    self.method == "auto" and not self._ghost_is_cheaper(n_tokens, d_in, d_out)):
                 # All rows of the segment, padding included: a view, no copy. Padding
                 # rows carry exactly zero output gradient (right padding: no loss
                 # token ever attends to them), so they add nothing to G^T A.
@@ -448,6 +449,8 @@ def probe_trajectories(model, tokenizer, trajectories: Sequence[Trajectory], *, 
             token_owner = owner[:, None].expand_as(tgt[:, 1:])[tgt[:, 1:]]
             token_weights = weights_per_traj.to(device)[token_owner]
             hooks.segments = _batch_segments(corpus.owner, lo, hi)
+            # Counted once per batch on the host: no device synchronisation per layer.
+            hooks.segment_tokens = [int(corpus.attention_mask[lo + a:lo + b].sum()) for _, a, b, _, _ in hooks.segments]
             hooks.rows_mask = attention
             # Gradients flow from the embeddings on; no parameter receives one.
             embeds = embed(input_ids).detach().requires_grad_(True)

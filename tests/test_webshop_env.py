@@ -230,6 +230,8 @@ def test_bad_options_raise_clear_errors(cache):
         env.step(None)
     with pytest.raises(ValueError, match="unknown catalogue"):
         get_site(catalogue="nope")
+    with pytest.raises(ValueError, match="goal_source must be one of human, synthetic"):
+        make_env(cache, goal_source="humans")
 
 
 def test_list_tasks(cache):

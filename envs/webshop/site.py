@@ -121,6 +121,10 @@ def write_shuffled_goals(tmp: Path) -> None:
 def catalogue_dir(catalogue: str = "generated", n_products: int = DEFAULT_N_PRODUCTS, seed: int = 0,
                   data_dir: str | os.PathLike | None = None, goal_source: str = "human",
                   num_products: int | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
+    from prism_gym.envs.webshop.original import GOAL_SOURCES
+
+    if goal_source not in GOAL_SOURCES:  # checked for both catalogues: a typo is never silently ignored
+        raise ValueError(f"goal_source must be one of {', '.join(GOAL_SOURCES)}, not {goal_source!r}")
     root = Path(cache_dir) if cache_dir else cache_root()
     if catalogue == "generated":
         if int(n_products) < 1:

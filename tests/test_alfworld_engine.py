@@ -1,4 +1,4 @@
-"""The native ALFWorld engine against the literal strings of the spec."""
+"""The native ALFWorld engine against the original's literal strings."""
 from __future__ import annotations
 
 import pytest

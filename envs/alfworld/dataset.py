@@ -2,7 +2,7 @@
 
 Layout: ``<data_dir>/json_2.1.1/{train,valid_seen,valid_unseen,valid_train}/<task>/<trial>/``
 with ``traj_data.json`` and ``game.tw-pddl``. The game collection follows the
-original (spec §10.4): walk the split for ``traj_data.json``; skip paths that
+original: walk the split for ``traj_data.json``; skip paths that
 contain ``movable`` or ``Sliced``; keep the configured task types; require a
 ``game.tw-pddl`` beside it with ``solvable: true``; optionally truncate.
 

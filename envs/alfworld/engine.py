@@ -1,6 +1,6 @@
 """The native text engine: state, commands, feedback, admissible list, win check.
 
-Every string it prints is the original's (spec §4-§8). The admissible list is
+Every string it prints is the original's. The admissible list is
 rebuilt after every state change together with a map from command text to its
 handler, so ``step`` is one dictionary look-up plus the handler.
 """
@@ -317,7 +317,7 @@ class Engine:
         return state & able
 
     def goal_conditions(self) -> tuple[int, int]:
-        """(satisfied, total) goal conditions of the ALFRED metric (spec §9)."""
+        """(satisfied, total) goal conditions of the ALFRED metric."""
         t = self.goal.task_type
         if t == "pick_and_place_simple":
             return int(self.check_goal()), 1

@@ -1,5 +1,5 @@
 """The handcoded expert: subgoals per task type, a likely-places-first search,
-open-to-look housekeeping, and putting back what it holds by mistake (spec §11).
+open-to-look housekeeping, and putting back what it holds by mistake.
 
 It re-derives its progress from the engine state before every action and only
 knows what it has seen: a receptacle's contents become known when the agent

@@ -18,14 +18,14 @@ _MANGLE = (("-", "_minus_"), ("|", "_bar_"), ("+", "_plus_"), (".", "_dot_"), ("
 
 
 def mangle(thor_id: str) -> str:
-    """A THOR id made PDDL-legal the way the original does it (spec §10.3)."""
+    """A THOR id made PDDL-legal the way the original does it."""
     for old, new in _MANGLE:
         thor_id = thor_id.replace(old, new)
     return thor_id.lower()
 
 
 def demangle_names(ids, shuffle_seed: int | None = None) -> dict[str, str]:
-    """Visible names for PDDL ids, by the original's demangler rule (spec §4).
+    """Visible names for PDDL ids, by the original's demangler rule.
 
     Ids are sorted; the base name is the part before the first ``_bar_`` (plus
     ``basin`` for sink and bathtub basins); within one base name the first

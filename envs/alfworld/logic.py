@@ -1,5 +1,5 @@
-"""This package's own ALFRED PDDL domain and text grammar, written from the
-spec (§6, §10.1-§10.2), for exporting ``game.tw-pddl`` files when the original
+"""This package's own ALFRED PDDL domain and text grammar, equivalent to the
+original's in play (checked by the differential test), for exporting ``game.tw-pddl`` files when the original
 ``alfworld`` package (which ships its own copies) is not installed.
 
 Only the fifteen active actions are declared; the grammar yields the 2.1.2/2.1.3
@@ -63,7 +63,7 @@ DOMAIN = r"""; ALFRED household domain for TextWorld's PDDL engine (prism-gym ex
 
   (:action examineObject
     :parameters (?a - agent ?o - object)
-    ; only the held object: what the original engine admits (spec quirk Q14)
+    ; only the held object: what the original engine admits
     :precondition (holds ?a ?o)
     :effect (and (checked ?o)))
 

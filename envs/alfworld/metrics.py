@@ -1,7 +1,7 @@
 """ALFWorld metrics: success rate, goal-condition success, per task type.
 
-Goal-condition success is the ALFRED metric re-implemented for the text game
-(spec §9): satisfied goal conditions / total conditions at the end of an
+Goal-condition success is the ALFRED metric re-implemented for the text game:
+satisfied goal conditions / total conditions at the end of an
 episode (``Engine.goal_conditions``); the env reports it as
 ``info["goal_condition_success"]``.
 """

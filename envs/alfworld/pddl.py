@@ -2,7 +2,7 @@
 
 A ``game.tw-pddl`` file is a JSON object with the PDDL domain, the text grammar
 (with the goal sentence in its ``task`` rule), the PDDL problem, ``solvable``
-and ``walkthrough`` (spec §10.1). :func:`load_game_file` parses one into a
+and ``walkthrough``. :func:`load_game_file` parses one into a
 :class:`Game`; :func:`export_game` writes a game in that format so that the
 original engine (the optional ``alfworld`` package) loads and plays it.
 """
@@ -278,7 +278,7 @@ def goal_formula(goal: Goal) -> str:
 
 
 def problem_text(game: Game, name: str = "alfworld_game") -> str:
-    """The PDDL problem of a game, in the original's layout (spec §10.3)."""
+    """The PDDL problem of a game, in the original's layout."""
     obj_types = sorted(set(game.objects.values()))
     rec_types = sorted({t for t, _ in game.receptacles.values()})
     lines = [f"(define (problem {re.sub(r'[^a-z0-9_]', '_', name.lower())})", "(:domain alfred)", "(:objects",

@@ -1,4 +1,4 @@
-"""Vocabularies and compatibility tables of the original ALFWorld (spec §5.2, §12).
+"""Vocabularies and compatibility tables of the original ALFWorld.
 
 Type names are THOR's CamelCase names (``ButterKnife``); the text game shows
 them lowercased (``butterknife``).
@@ -26,7 +26,7 @@ GOAL_TEMPLATES = {
     "pick_two_obj_and_place": ("put two {obj} in {recep}", "find two {obj} and put them in {recep}"),
 }
 
-# Which room types host which task type (spec §12.1).
+# Which room types host which task type.
 TASK_ROOMS = {
     "pick_and_place_simple": ("kitchen", "livingroom", "bedroom", "bathroom"),
     "pick_two_obj_and_place": ("kitchen", "livingroom", "bedroom", "bathroom"),
@@ -48,7 +48,7 @@ _SURFACE = (
 _SEAT = "BasketBall Book Box CellPhone Cloth CreditCard KeyChain Laptop Newspaper Pillow RemoteControl"
 _PAN = "Apple ButterKnife DishSponge Egg Fork Knife Ladle Lettuce Potato Spatula Spoon Tomato"
 
-# Receptacle type -> object types it can contain (spec §12.2, sliced variants left out).
+# Receptacle type -> object types it can contain (sliced variants left out).
 CAN_CONTAIN: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
     "ArmChair": _SEAT,
     "BathtubBasin": "Cloth DishSponge HandTowel SoapBar",
@@ -164,11 +164,11 @@ LIKELY_RECEPTACLES: dict[str, tuple[str, ...]] = {
 # Where the generator puts desk and floor lamps (look tasks need a lamp inside a receptacle).
 LAMP_RECEPTACLES = ("SideTable", "Desk", "Dresser", "DiningTable", "CoffeeTable", "Shelf", "TVStand")
 
-# Scene split (spec §12.1, §10.4): valid_unseen uses held-out layouts.
+# Scene split: valid_unseen uses held-out layouts.
 UNSEEN_SCENES = frozenset({10, 219, 308, 424} | set(range(1, 7)) | set(range(201, 207))
                           | set(range(301, 307)) | set(range(401, 407)))
 
-# Original split sizes after filtering (spec §10.4).
+# Original split sizes after filtering.
 SPLIT_SIZES = {"train": 3553, "valid_seen": 140, "valid_unseen": 134, "pretrain": 3553}
 
 # Task-type mix of the original train split (games per type), used as sampling weights.

@@ -2,7 +2,7 @@
 
 Pages and transitions follow the original exactly (search from any page,
 ``Next >`` on every results page, options kept on sub-pages, invalid actions
-as silent no-ops); see the WebShop spec, sections 3-4. Page texts are built
+as silent no-ops); see docs/webshop.md. Page texts are built
 directly as the segments the original's HTML-to-text step produces, joined
 with `` [SEP] ``.
 """

@@ -274,7 +274,7 @@ class Engine:
         return f"You clean the {self.name[o]} using the {self.name[r]}."
 
     def _do_use(self, o: str) -> str:
-        # The original always prints "turn on", although isOn flips (quirk Q6).
+        # The original always prints "turn on", although isOn flips.
         if o in self.on:
             self.on.discard(o)
         else:

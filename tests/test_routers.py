@@ -149,6 +149,8 @@ def test_difficulty_uses_pass_rates_and_threshold(context):
     assert shares(by_rank) == 3
     with pytest.raises(ValueError, match="k must be"):
         build("difficulty", k=0)
+    with pytest.raises(ValueError, match=r"threshold must be in \[0, 1\]"):
+        build("difficulty", threshold=1.5)
 
 
 def test_random_depends_on_seed_not_order(context):

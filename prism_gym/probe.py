@@ -275,9 +275,14 @@ class _NormHooks:
     """Forward/backward hooks that turn each layer's (inputs, output gradients)
     into per-trajectory squared gradient norms."""
 
-    def __init__(self, targets, n_traj: int, method: str):
+    def __init__(self, targets, n_traj: int, method: str, device=None):
+        import torch
+
         self.targets = targets
-        self.sq = np.zeros((n_traj, len(targets)), dtype=np.float64)
+        # Kept on the model's device: writing a norm there needs no synchronisation;
+        # the whole table is copied to the host once, after the last batch.
+        # float32: the sums are float32 already (and float64 is not on every device).
+        self.sq = torch.zeros((n_traj, len(targets)), dtype=torch.float32, device=device)
         self.method = method
         self.segments: list[tuple[int, int, int, bool, bool]] = []
         self.segment_tokens: list[int] = []  # real (unpadded) tokens of each segment, counted on the host
@@ -329,18 +334,18 @@ class _NormHooks:
                 g = grads[lo:hi].reshape(-1, d_out).float()
                 part = g.T @ a
                 if not spans_batches:
-                    self.sq[traj, j] = float(torch.sum(part * part))
+                    self.sq[traj, j] = torch.sum(part * part)
                     continue
                 # The trajectory spans batches: its gradient is summed across them.
                 self.carry[j] = part if j not in self.carry else self.carry[j] + part
                 if not continues_after:
                     total = self.carry.pop(j)
-                    self.sq[traj, j] = float(torch.sum(total * total))
+                    self.sq[traj, j] = torch.sum(total * total)
                 continue
             # Ghost norm on the real tokens only: its cost grows with their count squared.
             a = acts[lo:hi][mask[lo:hi]].float()
             g = grads[lo:hi][mask[lo:hi]].float()
-            self.sq[traj, j] = float(torch.sum((a @ a.T) * (g @ g.T)))
+            self.sq[traj, j] = torch.sum((a @ a.T) * (g @ g.T))
 
     @staticmethod
     def _ghost_is_cheaper(n_tokens: int, d_in: int, d_out: int) -> bool:
@@ -437,7 +442,7 @@ def probe_trajectories(model, tokenizer, trajectories: Sequence[Trajectory], *, 
     device = next(model.parameters()).device
     embed = model.get_input_embeddings()
     bar = _progress_bar(progress)
-    with _FrozenModel(model), _NormHooks(targets, n_traj, norm_method) as hooks, torch.enable_grad(), bar:
+    with _FrozenModel(model), _NormHooks(targets, n_traj, norm_method, device) as hooks, torch.enable_grad(), bar:
         task = bar.add_task("probing gradients", total=n_seq)
         for lo in range(0, n_seq, batch_size):
             hi = min(lo + batch_size, n_seq)
@@ -459,7 +464,7 @@ def probe_trajectories(model, tokenizer, trajectories: Sequence[Trajectory], *, 
             loss.backward()
             del loss, token_losses, embeds
             bar.update(task, advance=hi - lo)
-        sq = hooks.sq.copy()
+        sq = hooks.sq.cpu().double().numpy()
     norms = np.sqrt(sq)
     losses = loss_sums / corpus.tokens_per_trajectory
     if cache_path is not None:

@@ -99,7 +99,10 @@ class ScoreRouter(ABC):
     def __init__(self, rl_fraction: float | None = None, **options: Any):
         if options:
             raise TypeError(f"router {self.name!r} got unknown options: {', '.join(sorted(options))}")
-        self.rl_fraction = rl_fraction
+        if rl_fraction is not None and not 0.0 <= float(rl_fraction) <= 1.0:
+            # Checked here, not at split time, so a typo fails before a long probe or rollout.
+            raise ValueError(f"rl_fraction must be in [0, 1], got {rl_fraction}")
+        self.rl_fraction = None if rl_fraction is None else float(rl_fraction)
 
     @abstractmethod
     def scores(self, trajectories: Sequence[Trajectory], context: RoutingContext) -> list[float]:

@@ -93,6 +93,8 @@ def test_score_router_rejects_unknown_options():
 
     with pytest.raises(TypeError, match="unknown options: colour"):
         R(colour="blue")
+    with pytest.raises(ValueError, match="rl_fraction must be in"):
+        R(rl_fraction=1.5)
 
 
 @pytest.fixture(scope="module")

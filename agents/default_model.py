@@ -36,6 +36,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from prism_gym.fileio import cache_root
+
 DEFAULT_MODEL_VERSION = "1"
 PRETRAIN_SPLIT = "pretrain"
 
@@ -72,12 +74,6 @@ class BuildSettings:
         """A readable name with the main settings and a digest of all of them."""
         return (f"default-v{DEFAULT_MODEL_VERSION}-s{self.seed}-d{self.hidden_size}-l{self.layers}"
                 f"-v{self.vocab_size}-c{self.context}-t{self.train_steps}-{self.digest()}")
-
-
-def cache_root() -> Path:
-    """``$PRISM_GYM_CACHE``, or ``~/.cache/prism-gym``."""
-    env = os.environ.get("PRISM_GYM_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "prism-gym"
 
 
 def model_dir(settings: BuildSettings | None = None) -> Path:

@@ -10,6 +10,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+def cache_root() -> Path:
+    """Where prism-gym keeps what it builds once and reuses (the default model,
+    catalogues and indexes, probe results): ``$PRISM_GYM_CACHE``, or
+    ``~/.cache/prism-gym``."""
+    root = os.environ.get("PRISM_GYM_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "prism-gym"
+
+
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[Any]:
     """Open a temporary file beside ``path``; on success fsync and rename it over

@@ -174,7 +174,7 @@ def test_missing_files_are_clear_errors(tmp_path):
 def test_cache_root_expands_a_home_relative_setting(monkeypatch, tmp_path):
     from pathlib import Path
 
-    from prism_gym.envs.webshop.catalogue import cache_root
+    from prism_gym.fileio import cache_root
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("PRISM_GYM_CACHE", "~/pg-cache")

@@ -30,12 +30,6 @@ from prism_gym.fileio import read_json, write_json
 META_FILE = "meta.json"
 
 
-def cache_root() -> Path:
-    """``$PRISM_GYM_CACHE`` or ``~/.cache/prism-gym``."""
-    root = os.environ.get("PRISM_GYM_CACHE")
-    return Path(root).expanduser() if root else Path.home() / ".cache" / "prism-gym"
-
-
 class TableWriter:
     """Append JSON rows; :meth:`close` writes the offsets array."""
 

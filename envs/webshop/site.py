@@ -17,7 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 from prism_gym.envs.webshop import generator
-from prism_gym.envs.webshop.catalogue import Table, TableWriter, build_once, cache_root
+from prism_gym.envs.webshop.catalogue import Table, TableWriter, build_once
+from prism_gym.fileio import cache_root
 from prism_gym.envs.webshop.goals import GOAL_SHUFFLE_SEED, PRETRAIN_SPLIT, goal_weight, split_range
 from prism_gym.envs.webshop.search import SearchIndex, build_index, product_document
 

@@ -8,7 +8,6 @@ LLaMA-Factory (SFT) and verl (RL) (:mod:`prism_gym.export`).
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -46,8 +45,9 @@ def parse_option(text: str) -> tuple[str, Any]:
 def default_cache_dir() -> Path:
     """Where probe results are cached: ``$PRISM_GYM_CACHE/probe`` (default
     ``~/.cache/prism-gym/probe``)."""
-    root = os.environ.get("PRISM_GYM_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "prism-gym") / "probe"
+    from prism_gym.fileio import cache_root
+
+    return cache_root() / "probe"
 
 
 def share_table(decisions) -> Table:

@@ -142,10 +142,9 @@ def test_task_types_filter_and_dialect_option():
 
 
 def test_make_vec_sync_and_async():
-    for mode in ("sync", "async"):
-        kwargs = {"vector_kwargs": {"shared_memory": False}} if mode == "async" else {}
+    for mode in ("sync", "async"):  # async: observations through shared memory, Gymnasium's default
         envs = gymnasium.make_vec("prism_gym/ALFWorld-v0", num_envs=2, vectorization_mode=mode,
-                                  split="valid_seen", **kwargs)
+                                  split="valid_seen")
         obs, infos = envs.reset(seed=[3, 4])
         assert len(obs) == 2 and all(o.startswith("-= Welcome") for o in obs)
         obs, rewards, terminated, truncated, infos = envs.step(("look", "inventory"))

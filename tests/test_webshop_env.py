@@ -276,11 +276,17 @@ def test_async_vector_env(cache, site):
     vec = gymnasium.make_vec("prism_gym/WebShop-v0", num_envs=2, vectorization_mode="async",
                              n_products=N, cache_dir=cache, split="test", expert_actions=True)
     try:
-        _, infos = vec.reset(seed=2)
+        first, infos = vec.reset(seed=2)
+        assert all(o.startswith("WebShop [SEP] Instruction:") for o in first)
+        seen = []
         for _ in range(10):
-            _, rewards, terminated, truncated, infos = vec.step(list(infos["expert_action"]))
+            obs, rewards, terminated, truncated, infos = vec.step(list(infos["expert_action"]))
+            assert isinstance(obs, tuple) and all(isinstance(o, str) for o in obs)
+            seen.append(obs)
             if terminated.all():
                 break
+        # fresh observations come back from the workers through shared memory
+        assert seen[0] != first and all("Back to Search" in o for o in seen[0])
         assert terminated.all() and (rewards == 1.0).all()
     finally:
         vec.close()

@@ -6,25 +6,22 @@ contract (``admissible_actions``, ``won``, ``task``, ``score``,
 ``admissible_commands`` and ALFWorld extras (``goal_condition_success``,
 ``task_type``, ``gamefile``).
 
-``gymnasium.make_vec`` works in ``sync`` mode as is; ``async`` mode needs
-``vector_kwargs={"shared_memory": False}`` because Gymnasium's shared-memory
-buffers cannot carry ``Text`` observations.
+``gymnasium.make_vec`` works in ``sync`` and ``async`` mode; observations cross
+process boundaries as UTF-8 (see :mod:`prism_gym.envs.text_space`).
 """
 from __future__ import annotations
 
 import random
 import re
-import string
 
 import gymnasium
-from gymnasium import spaces
 
 from prism_gym.envs.alfworld.engine import WELCOME, Engine
 from prism_gym.envs.alfworld.sources import make_source
 from prism_gym.envs.alfworld.tables import DEFAULT_DIALECT, normalize_dialect
+from prism_gym.envs.text_space import AnyText
 from prism_gym.records import Task
 
-TEXT_CHARSET = string.printable
 MAX_TEXT = 1 << 16
 DEFAULT_CYCLE_SEED = 1234  # the original's default game-order seed
 _LOC_PREFIX = re.compile(r"^You arrive at loc \d+\. ")
@@ -79,8 +76,8 @@ class ALFWorldEnv(gymnasium.Env):
         # game_files form their own split ("custom" unless named); otherwise "train"
         self.split = split or ("custom" if game_files is not None else "train")
         self._source(self.split)  # fail early on a bad split or option
-        self.observation_space = spaces.Text(max_length=MAX_TEXT, charset=TEXT_CHARSET)
-        self.action_space = spaces.Text(max_length=MAX_TEXT, charset=TEXT_CHARSET)
+        self.observation_space = AnyText(max_length=MAX_TEXT)
+        self.action_space = AnyText(max_length=MAX_TEXT)
         self._order: list[str] = []
         self._cursor = 0
         self._order_seed = None

@@ -18,12 +18,10 @@ seeded reset picks a goal of the split deterministically.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
 
+from prism_gym.envs.text_space import AnyText
 from prism_gym.envs.webshop.engine import Session
 from prism_gym.envs.webshop.expert import Expert, noisy_action
 from prism_gym.envs.webshop.goals import ALL_SPLITS
@@ -38,52 +36,6 @@ SEARCH_PLACEHOLDER = "search[<your query>]"
 RESET_OPTIONS = frozenset({"task", "split", "instance", "goal_idx"})
 
 
-class AnyText(spaces.Text):
-    """A Text space that contains every string up to ``max_length`` characters
-    (page texts and free-form actions can hold any Unicode character)."""
-
-    def contains(self, x: Any) -> bool:
-        return isinstance(x, str) and self.min_length <= len(x) <= self.max_length
-
-
-def _register_shared_memory() -> None:
-    """Let AsyncVectorEnv pass AnyText observations through shared memory.
-
-    Gymnasium stores Text observations as charset indices, which cannot hold
-    arbitrary Unicode; AnyText uses a per-env slot of a 4-byte length plus
-    UTF-8 bytes instead."""
-    from gymnasium.vector.utils import shared_memory as shm
-
-    def slot(space):
-        return 4 + 4 * space.max_length
-
-    @shm.create_shared_memory.register(AnyText)
-    def _create(space, n=1, ctx=None):
-        import multiprocessing as mp
-
-        return (ctx or mp).Array("B", n * slot(space), lock=True)
-
-    @shm.read_from_shared_memory.register(AnyText)
-    def _read(space, shared_memory, n=1):
-        data = np.frombuffer(shared_memory.get_obj(), dtype=np.uint8).reshape(n, slot(space))
-        out = []
-        for row in data:
-            length = int.from_bytes(row[:4].tobytes(), "little")
-            out.append(row[4:4 + length].tobytes().decode("utf-8"))
-        return tuple(out)
-
-    @shm.write_to_shared_memory.register(AnyText)
-    def _write(space, index, value, shared_memory):
-        encoded = value.encode("utf-8")
-        if len(encoded) > slot(space) - 4:
-            raise ValueError(f"observation of {len(value)} characters exceeds the space's max_length")
-        data = np.frombuffer(shared_memory.get_obj(), dtype=np.uint8)
-        start = index * slot(space)
-        data[start:start + 4] = np.frombuffer(len(encoded).to_bytes(4, "little"), dtype=np.uint8)
-        data[start + 4:start + 4 + len(encoded)] = np.frombuffer(encoded, dtype=np.uint8)
-
-
-_register_shared_memory()
 
 
 def admissible_actions(session: Session) -> list[str]:

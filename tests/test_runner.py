@@ -376,3 +376,32 @@ def test_rl_epochs_scale_updates_with_the_share():
     assert planned_iterations(RLConfig(epochs=1.0, tasks_per_iteration=3), 12) == 4
     assert planned_iterations(RLConfig(epochs=0.5, tasks_per_iteration=3), 13) == 3
     assert planned_iterations(RLConfig(epochs=1.0), 0) == 0
+
+
+def test_zero_advantage_steps_kept_only_when_the_kl_term_is_on():
+    from types import SimpleNamespace
+
+    from prism_gym.runner.grpo import episode_samples
+
+    def episode(reward):
+        step = SimpleNamespace(prompt_ids=[1, 2], completion_ids=[3], logprobs=None)
+        return SimpleNamespace(trajectory=SimpleNamespace(reward=reward), steps=[step])
+
+    episodes = [episode(1.0), episode(1.0), episode(0.0), episode(1.0)]  # group 1 all won: zero advantage
+    without_kl, returns = episode_samples(episodes, group_size=2)
+    with_kl, _ = episode_samples(episodes, group_size=2, keep_zero_advantage=True)
+    assert returns == [1.0, 1.0, 0.0, 1.0]
+    assert len(without_kl) == 2 and all(s.advantage != 0 for s in without_kl)
+    assert len(with_kl) == 4 and [s.advantage for s in with_kl][:2] == [0.0, 0.0]
+
+
+def test_sft_resumes_only_from_checkpoints_with_their_ledger(tmp_path):
+    from prism_gym.runner.sft import LEDGER_FILE, latest_checkpoint
+
+    for step, with_ledger in ((2, True), (4, False)):
+        ckpt = tmp_path / f"checkpoint-{step}"
+        ckpt.mkdir()
+        (ckpt / "trainer_state.json").write_text("{}")
+        if with_ledger:
+            (ckpt / LEDGER_FILE).write_text("{}")
+    assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-2"

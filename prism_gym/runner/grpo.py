@@ -83,18 +83,20 @@ def group_advantages(returns: Sequence[float], group_size: int) -> list[float]:
     return out
 
 
-def episode_samples(episodes: Sequence, group_size: int) -> tuple[list[StepSample], list[float]]:
+def episode_samples(episodes: Sequence, group_size: int, keep_zero_advantage: bool = False
+                    ) -> tuple[list[StepSample], list[float]]:
     """Per-step samples with their episode's advantage; returns (samples, returns).
 
     Episodes arrive grouped by task (``group_size`` consecutive episodes per
     task, the rollout engine's order). Steps with a zero advantage carry no
-    gradient and are left out.
+    policy gradient; they are left out unless ``keep_zero_advantage`` (set when
+    the KL term is on, since they still carry that term).
     """
     returns = [float(e.trajectory.reward) for e in episodes]
     advantages = group_advantages(returns, group_size)
     samples = []
     for episode, adv in zip(episodes, advantages):
-        if abs(adv) < 1e-8:
+        if abs(adv) < 1e-8 and not keep_zero_advantage:
             continue
         for step in episode.steps:
             if step.completion_ids:
@@ -227,7 +229,7 @@ def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: in
             episodes = collect(model, mine, group_size=cfg.group_size,
                                seed=seed * 100_003 + it * 101 + dist.rank()) if mine else []
             timer.env_steps += sum(e.trajectory.num_steps for e in episodes)
-            samples, returns = episode_samples(episodes, cfg.group_size)
+            samples, returns = episode_samples(episodes, cfg.group_size, keep_zero_advantage=cfg.beta > 0)
             model.train()
             optimizer.zero_grad(set_to_none=True)
             token_total = dist.sum_int(sum(len(s.completion_ids) for s in samples))

@@ -29,7 +29,10 @@ def sft_messages(trajectories: Sequence[Trajectory], history_window: int | None 
 
 
 def latest_checkpoint(work_dir: Path) -> Path | None:
-    found = sorted((p for p in Path(work_dir).glob("checkpoint-*") if p.is_dir() and (p / "trainer_state.json").exists()),
+    # A checkpoint counts once its ledger is written too (last, in on_save): a run
+    # killed in between resumes from the previous one, so no step's cost is lost.
+    found = sorted((p for p in Path(work_dir).glob("checkpoint-*")
+                    if p.is_dir() and (p / "trainer_state.json").exists() and (p / LEDGER_FILE).exists()),
                    key=lambda p: int(p.name.split("-")[-1]))
     return found[-1] if found else None
 

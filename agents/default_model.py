@@ -67,6 +67,19 @@ class BuildSettings:
     # action, copied from its prompt); the prompts are mostly env text it only
     # has to read.
     context_loss_weight: float = 1.0
+    # Share of the training blocks that are copy exercises (copy_blocks):
+    # random runs of the corpus's common tokens, each followed by its repeat.
+    copy_share: float = 0.0
+
+    def __post_init__(self):
+        for key in ("walk_episodes", "walk_steps", "vocab_size", "hidden_size", "layers", "heads", "kv_heads",
+                    "intermediate_size", "context", "seq_len", "batch_size", "train_steps"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if not 0 <= self.copy_share < 1:
+            raise ValueError(f"copy_share must be in [0, 1), got {self.copy_share}")
+        if not 0 <= self.context_loss_weight <= 1:
+            raise ValueError(f"context_loss_weight must be in [0, 1], got {self.context_loss_weight}")
 
     def digest(self) -> str:
         from prism_gym import __version__
@@ -219,6 +232,26 @@ def loss_weights(masks: list[list[int]], context_weight: float) -> list[list[flo
     return [[1.0 if m else context_weight for m in mask] for mask in masks]
 
 
+def copy_blocks(count: int, seq_len: int, pool: list[int], seed: int) -> list[list[int]]:
+    """``count`` blocks of ``seq_len`` tokens, each a chain of runs of 8-64
+    tokens drawn from ``pool``, every run immediately repeated.
+
+    The walks' text is so regular that most of it is predictable without
+    looking back, and a small model trained on it alone does not learn to copy
+    (copy_test stays flat for tens of millions of tokens). On these blocks only
+    copying lowers the loss, which teaches the skill every answer needs; they
+    carry nothing about the envs or their tasks."""
+    rng = random.Random(f"copy-{seed}")
+    blocks = []
+    for _ in range(count):
+        block: list[int] = []
+        while len(block) < seq_len:
+            run = [rng.choice(pool) for _ in range(rng.randint(8, 64))]
+            block += run + run
+        blocks.append(block[:seq_len])
+    return blocks
+
+
 def weights_hash(model) -> str:
     """sha256 of every parameter and buffer, in name order (the reproducibility check)."""
     digest = hashlib.sha256()
@@ -239,17 +272,74 @@ def sampled_token_loss(model, batch, keep_probability, generator):
     import torch
 
     hidden = model.model(input_ids=batch).last_hidden_state[:, :-1]
+    # Drawn on the CPU generator whatever the device: the same seed draws the
+    # same positions on a CPU and on a GPU.
     keep = torch.rand(keep_probability.shape, generator=generator) < keep_probability
-    keep |= keep_probability >= 1.0
+    keep = (keep | (keep_probability >= 1.0)).to(batch.device)
     logits = model.lm_head(hidden[keep]).float()
     return torch.nn.functional.cross_entropy(logits, batch[:, 1:][keep])
 
 
+def common_tokens(token_lists: list[list[int]], tokenizer, count: int = 1024) -> list[int]:
+    """The ``count`` most frequent non-special token ids of the corpus."""
+    from collections import Counter
+
+    from prism_gym.agents.tokenizer import SPECIAL_TOKENS
+
+    special = set(tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS))
+    counts = Counter(t for tokens in token_lists for t in tokens if t not in special)
+    return sorted(t for t, _ in counts.most_common(count))
+
+
+def copy_test(model, pool=None, length: int = 30, sequences: int = 8, seed: int = 0) -> dict:
+    """Whether ``model`` copies from its context: the mean next-token loss on a
+    random token sequence and on its immediate repeat.
+
+    A model that cannot copy finds the repeat as surprising as the first
+    occurrence; one that has formed induction heads (attend to what followed
+    the current token earlier, predict that) predicts the repeat almost
+    exactly. Every answer in both envs is such a copy (an admissible action,
+    a product id on the page), so this is the base model's first health check,
+    independent of the envs' text.
+
+    ``pool``: the token ids to draw from (default: the whole vocabulary past
+    the special tokens). A model trained on env text has useful embeddings
+    only for the tokens that text uses; the build passes its corpus's common
+    tokens."""
+    import torch
+
+    vocab = model.config.vocab_size
+    pool = torch.as_tensor(list(pool) if pool is not None else range(min(16, vocab - 1), vocab))
+    draws = torch.randint(0, len(pool), (sequences, length), generator=torch.Generator().manual_seed(seed))
+    tokens = pool[draws]
+    sequence = torch.cat([tokens, tokens], dim=1)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model(sequence).logits[:, :-1].float()
+    model.train(was_training)
+    nll = -torch.log_softmax(logits, dim=-1).gather(-1, sequence[:, 1:, None])[..., 0]
+    # nll[:, t] is the loss of token t + 1. First: tokens 1..L-1 of the first
+    # occurrence. Repeat: tokens L+1..2L-1, each preceded by a token seen
+    # before (token L, the repeat's first, has no cue that a repeat begins).
+    return {"first": round(float(nll[:, :length - 1].mean()), 3), "repeat": round(float(nll[:, length:].mean()), 3),
+            "tokens": length, "sequences": sequences}
+
+
 def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=None,
-             weights: list[list[float]] | None = None, callback=None) -> list[float]:
+             weights: list[list[float]] | None = None, callback=None, checkpoint: Path | None = None,
+             checkpoint_seconds: float = 300.0, device: str | None = None) -> list[float]:
     """Next-token training on ``blocks`` (each target token's loss weighted by
     ``weights`` of the same shape, if given); returns the loss of every step.
-    ``callback(step, model)`` runs after each step (learning curves)."""
+    ``callback(step, model)`` runs after each step (learning curves).
+
+    With ``checkpoint`` (a file path), the whole training state (weights,
+    optimizer, schedule, random generator, data order, losses) is written there
+    atomically every ``checkpoint_seconds`` and training continues from it
+    when it exists: an interrupted build resumes where it stopped and ends with
+    the weights an uninterrupted one would have.
+
+    ``device``: where to train (default CPU); the model is left there."""
     import math
 
     import torch
@@ -259,6 +349,7 @@ def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=N
     gen = torch.Generator().manual_seed(settings.seed)
     data = torch.tensor(blocks, dtype=torch.long)
     weight_data = torch.tensor(weights, dtype=torch.float32) if weights is not None else torch.ones(data.shape)
+    model.to(device or "cpu")
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.95),
                                   weight_decay=0.1)
 
@@ -270,14 +361,26 @@ def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=N
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     model.train()
-    losses = []
+    losses: list[float] = []
     order = torch.randperm(len(data), generator=gen)
-    cursor = 0
-    for step in range(settings.train_steps):
+    cursor = start = 0
+    if checkpoint is not None and Path(checkpoint).is_file():
+        state = torch.load(checkpoint, weights_only=True, map_location=device or "cpu")
+        if state["digest"] != settings.digest():
+            raise RuntimeError(f"{checkpoint} belongs to other build settings; delete it to start afresh")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"].cpu())
+        order, cursor, start, losses = state["order"], state["cursor"], state["step"], list(state["losses"])
+        if progress is not None:
+            progress.update(progress.train, completed=start)
+    saved_at = time.time()
+    for step in range(start, settings.train_steps):
         if cursor + settings.batch_size > len(order):  # a new epoch, a new seeded order
             order, cursor = torch.randperm(len(data), generator=gen), 0
         rows = order[cursor:cursor + settings.batch_size]
-        batch, batch_weights = data[rows], weight_data[rows, 1:]
+        batch, batch_weights = data[rows].to(device or "cpu"), weight_data[rows, 1:]
         cursor += settings.batch_size
         loss = sampled_token_loss(model, batch, batch_weights, gen)
         optimizer.zero_grad(set_to_none=True)
@@ -290,14 +393,32 @@ def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=N
             progress.update(progress.train, advance=1, description=f"pretraining (loss {losses[-1]:.3f})")
         if callback is not None:
             callback(step, model)
+        if checkpoint is not None and time.time() - saved_at >= checkpoint_seconds and step + 1 < settings.train_steps:
+            _save_training_state(checkpoint, {
+                "digest": settings.digest(), "step": step + 1, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "generator": gen.get_state(), "order": order, "cursor": cursor, "losses": losses})
+            saved_at = time.time()
     model.eval()
     return losses
 
 
+def _save_training_state(path: Path, state: dict) -> None:
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
 # -- the build ----------------------------------------------------------------------
 def build_default_model(settings: BuildSettings | None = None, *, force: bool = False, progress: bool = True,
-                        out_dir: Path | None = None, callback=None) -> Path:
-    """Build (or rebuild with ``force``) the default model; return its directory."""
+                        out_dir: Path | None = None, callback=None, device: str | None = None) -> Path:
+    """Build (or rebuild with ``force``) the default model; return its directory.
+    ``device``: where to pretrain (default CPU; a GPU builds in minutes what
+    takes a 2-core CPU an hour; float sums differ, so the weights hash does)."""
     import torch
 
     from prism_gym.agents.tokenizer import train_tokenizer
@@ -309,7 +430,11 @@ def build_default_model(settings: BuildSettings | None = None, *, force: bool = 
     started = time.time()
     bar = _BuildProgress(settings, enabled=progress)
     deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
+    on_cpu = device in (None, "cpu")
+    if not on_cpu:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what deterministic cuBLAS needs
+    # Some GPU kernels (attention backward) have no deterministic version: warn there, do not fail.
+    torch.use_deterministic_algorithms(True, warn_only=not on_cpu)
     seconds = {}
     try:
         chats, walk_stats = pretrain_chats(settings, progress=bar)
@@ -326,8 +451,18 @@ def build_default_model(settings: BuildSettings | None = None, *, force: bool = 
         bar.advance(bar.tokenizer)
         seconds["tokenizer"] = time.time() - started - seconds["walks"]
         blocks, block_weights = pack(token_lists, weight_lists, settings.seq_len, tokenizer.pad_token_id)
+        pool = common_tokens(token_lists, tokenizer)
+        if settings.copy_share > 0:
+            extra = round(settings.copy_share * len(blocks) / (1 - settings.copy_share))
+            blocks += copy_blocks(extra, settings.seq_len, pool, settings.seed)
+            block_weights += [[1.0] * settings.seq_len for _ in range(extra)]
         model = make_model(settings, tokenizer)
-        losses = pretrain(model, blocks, settings, progress=bar, weights=block_weights, callback=callback)
+        # A build takes long on a CPU: its training state is kept beside the
+        # target so that an interrupted build resumes (removed once saved).
+        checkpoint = target.with_name(f".{target.name}.training-state.pt")
+        losses = pretrain(model, blocks, settings, progress=bar, weights=block_weights, callback=callback,
+                          checkpoint=checkpoint, device=device)
+        model.to("cpu")
         seconds["pretrain"] = time.time() - started - seconds["walks"] - seconds["tokenizer"]
     finally:
         torch.use_deterministic_algorithms(deterministic)
@@ -345,11 +480,13 @@ def build_default_model(settings: BuildSettings | None = None, *, force: bool = 
                           "p99": prompt_lengths[min(len(prompt_lengths) - 1, int(0.99 * len(prompt_lengths)))],
                           "max": prompt_lengths[-1]},
         "first_loss": losses[0], "final_loss": sum(losses[-10:]) / len(losses[-10:]),
+        "copy_test": copy_test(model, pool),
         "build_seconds": round(time.time() - started, 1),
         "phase_seconds": {k: round(v, 1) for k, v in seconds.items()},
-        "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "device": device or "cpu",
     }
     _save(model, tokenizer, info, target)
+    checkpoint.unlink(missing_ok=True)
     return target
 
 

@@ -53,14 +53,19 @@ def main() -> None:
     from prism_gym.plugins import get_registry
     from prism_gym.runner.run import BUDGET_REFERENCE_TASKS
     from prism_gym.runner import services
-    from prism_gym.agents.prompts import answer_budget
+    from prism_gym.agents.prompts import answer_budget, trajectory_chats
+    from prism_gym.agents.default_model import common_tokens, copy_test
 
     model, tokenizer = load_model_and_tokenizer(args.model)
+    references = {env: services.collect_expert(env, services.list_tasks(env, "train", BUDGET_REFERENCE_TASKS, 0),
+                                               seed=0, max_steps=None) for env in ("alfworld", "webshop")}
+    # The copy test draws from the tokens the envs' text uses (the expert chats'), as the build's does.
+    chats = [chat for ts in references.values() for t in ts for chat in trajectory_chats(t)]
+    copying = copy_test(model, common_tokens([tokenizer.apply_chat_template(c, tokenize=True, return_dict=False)
+                                              for c in chats], tokenizer))
     rows = []
-    for env in ("alfworld", "webshop"):
+    for env, reference in references.items():
         spec = get_registry().env(env)
-        reference = services.collect_expert(env, services.list_tasks(env, "train", BUDGET_REFERENCE_TASKS, 0),
-                                            seed=0, max_steps=None)
         budget = answer_budget(tokenizer, [turn.action for t in reference for turn in t.turns])
         for split in spec.eval_splits:
             llm = LLMAgent(env, model=model, tokenizer=tokenizer, do_sample=True, temperature=1.0,
@@ -69,10 +74,13 @@ def main() -> None:
             rows.append(measure(env, split, RandomAgent(env, seed=0), args.episodes, args.max_steps))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads"
     if args.json:
-        print(json.dumps({"machine": machine, "model": args.model or "default", "rows": rows}, indent=2))
+        print(json.dumps({"machine": machine, "model": args.model or "default", "copy_test": copying, "rows": rows},
+                         indent=2))
         return
     print(f"base model {args.model or 'default'} at T=1; {args.episodes} episodes per split, "
           f"at most {args.max_steps} steps; {machine}")
+    print(f"copy test (a random {copying['tokens']}-token sequence, then its repeat): loss {copying['first']:.2f} "
+          f"-> {copying['repeat']:.2f} nats per token (a model that copies predicts the repeat: near 0)")
     print(f"{'env':9} {'split':13} {'agent':7} {'valid':>6} {'formed':>7} {'success':>8} {'score':>6} {'steps':>6}")
     for r in rows:
         print(f"{r['env']:9} {r['split']:13} {r['agent']:7} {r['valid_action_rate']:6.3f} "

@@ -3,8 +3,10 @@ reproducible from the seed, cached by settings, safetensors only, loadable."""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
+import torch
 
 from test_agents_toyenv import list_tasks, toy_registry  # noqa: F401  (fixture)
 
@@ -116,3 +118,116 @@ def test_the_shipped_default_model_is_the_recipes_build_and_small(tmp_path, monk
     assert digest.hexdigest() == info["weights_sha256"]
     size = sum(p.stat().st_size for p in SHIPPED_DIR.iterdir())
     assert size < 25 * 2**20, f"the shipped model takes {size / 2**20:.1f} MiB"
+
+
+class _Scripted(torch.nn.Module):
+    """A stand-in language model: uniform over the vocabulary, or (``copies``)
+    an ideal induction head: after a token seen before, certain of the token
+    that followed its latest earlier occurrence; uniform elsewhere."""
+
+    def __init__(self, vocab: int, copies: bool):
+        super().__init__()
+        self.config = type("Config", (), {"vocab_size": vocab})()
+        self.copies, self.vocab = copies, vocab
+
+    def forward(self, ids):
+        logits = torch.zeros(*ids.shape, self.vocab)
+        if self.copies:
+            for row in range(ids.shape[0]):
+                seen = {}
+                for t, token in enumerate(ids[row].tolist()):
+                    if token in seen:
+                        logits[row, t, ids[row, seen[token] + 1]] = 30.0
+                    seen[token] = t
+        return type("Out", (), {"logits": logits})()
+
+
+def test_copy_test_tells_a_copying_model_from_one_that_does_not():
+    import math
+
+    from prism_gym.agents.default_model import copy_test
+
+    vocab = 50_000  # random sequences of 30 tokens almost never repeat a token by chance
+    # Uniform model: every token costs ln V, first occurrence and repeat alike.
+    blind = copy_test(_Scripted(vocab, copies=False))
+    assert blind["first"] == pytest.approx(math.log(vocab), abs=1e-3)
+    assert blind["repeat"] == pytest.approx(math.log(vocab), abs=1e-3)
+    # The ideal copier: the first occurrence costs ln V, and every token of
+    # the repeat after its first (which nothing announces) costs ~0.
+    copier = copy_test(_Scripted(vocab, copies=True), length=30)
+    assert copier["first"] == pytest.approx(math.log(vocab), abs=0.05)
+    assert copier["repeat"] < 0.01
+
+
+def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path):
+    import random
+
+    from prism_gym.agents.default_model import make_model, pretrain, weights_hash
+
+    class Vocab:  # what make_model reads from a tokenizer
+        bos_token_id, eos_token_id, pad_token_id = 1, 2, 0
+
+        def __len__(self):
+            return 64
+
+    settings = BuildSettings(**{**SMALL, "vocab_size": 64, "train_steps": 8, "warmup_steps": 2, "batch_size": 2})
+    rng = random.Random(0)
+    blocks = [[rng.randrange(3, 64) for _ in range(32)] for _ in range(5)]  # 5 blocks: epochs turn over mid-run
+
+    whole = make_model(settings, Vocab())
+    pretrain(whole, blocks, settings)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_five(step, model):
+        if step == 5:
+            raise Stop
+
+    state = tmp_path / "state.pt"
+    interrupted = make_model(settings, Vocab())
+    with pytest.raises(Stop):
+        pretrain(interrupted, blocks, settings, callback=stop_at_five, checkpoint=state, checkpoint_seconds=0)
+    assert state.is_file()
+    resumed = make_model(settings, Vocab())  # a fresh process: fresh initial weights, state from the file
+    losses = pretrain(resumed, blocks, settings, checkpoint=state, checkpoint_seconds=0)
+    assert len(losses) == 8
+    assert weights_hash(resumed) == weights_hash(whole)
+
+    other = BuildSettings(**{**SMALL, "vocab_size": 64, "train_steps": 9, "warmup_steps": 2, "batch_size": 2})
+    with pytest.raises(RuntimeError, match="other build settings"):
+        pretrain(make_model(other, Vocab()), blocks, other, checkpoint=state)
+
+
+def _doubled_runs(block: list[int], low: int, high: int) -> bool:
+    """Whether ``block`` is a chain of runs XX with low <= |X| <= high, the last
+    one possibly cut short (checked from the definition, by dynamic programming)."""
+    n = len(block)
+    reachable = [False] * (n + 1)
+    reachable[0] = True
+    for start in range(n):
+        if not reachable[start]:
+            continue
+        for size in range(low, high + 1):
+            end = min(start + 2 * size, n)
+            pair = block[start:end]
+            if all(pair[i] == pair[i - size] for i in range(size, len(pair))) and end - start > 0:
+                if end == n:
+                    return True
+                reachable[end] = True
+    return reachable[n]
+
+
+def test_copy_blocks_are_runs_each_followed_by_its_repeat():
+    from prism_gym.agents.default_model import copy_blocks
+
+    pool = list(range(100, 400))
+    blocks = copy_blocks(4, 256, pool, seed=3)
+    assert len(blocks) == 4 and all(len(b) == 256 for b in blocks)
+    assert all(t in set(pool) for b in blocks for t in b)
+    assert all(_doubled_runs(b, 8, 64) for b in blocks)
+    assert copy_blocks(4, 256, pool, seed=3) == blocks != copy_blocks(4, 256, pool, seed=4)
+    # Random tokens in place of the repeats are not such a chain.
+    shuffled = list(blocks[0])
+    random.Random(0).shuffle(shuffled)
+    assert not _doubled_runs(shuffled, 8, 64)

@@ -95,3 +95,26 @@ def test_evaluation_records_every_episode_in_task_order(toy_registry):
     assert outcomes["score"] == [t.score for t in played]
     assert sum(outcomes["won"]) / 8 == result["success_rate"]
 
+
+
+def test_model_build_reads_recipe_settings_and_refuses_bad_ones_before_building(tmp_path, monkeypatch):
+    from prism_gym.agents import default_model
+    from prism_gym.cli.model import build_settings
+
+    settings = build_settings(3, ["train_steps=20000", "copy_share=0.25", "envs=alfworld, webshop"])
+    assert (settings.seed, settings.train_steps, settings.copy_share) == (3, 20000, 0.25)
+    assert settings.envs == ("alfworld", "webshop") and settings.layers == default_model.BuildSettings().layers
+
+    def no_build(*a, **k):
+        raise AssertionError("built despite a bad setting")
+
+    monkeypatch.setattr(default_model, "build_default_model", no_build)
+    monkeypatch.setenv("PRISM_GYM_CACHE", str(tmp_path))
+    for args, message in ((["--set", "nope=1"], "expected key=value"),
+                          (["--set", "train_steps=many"], "train_steps must be an int"),
+                          (["--set", "copy_share=1"], "copy_share must be in [0, 1)"),
+                          (["--set", "seq_len=0"], "seq_len must be at least 1"),
+                          (["--device", "no-such-device"], "--device no-such-device")):
+        res = runner.invoke(app, ["model", "build", *args])
+        assert res.exit_code == 1 and message in res.output, (args, res.output)
+    assert not (tmp_path / "models").exists()

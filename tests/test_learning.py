@@ -177,11 +177,9 @@ def test_pretraining_loss_draws_prompt_tokens_and_keeps_every_answer_token(micro
 
 
 # -- RL signal ------------------------------------------------------------------------------------
-def test_signal_share_and_the_advice_when_rl_had_none():
-    from prism_gym.runner.curves import no_signal_advice, signal_share
+def test_the_advice_when_rl_had_no_signal():
+    from prism_gym.runner.curves import no_signal_advice
 
-    # groups of 4: [0,0,0,0] no signal, [0,1,0,0] signal, [1,1,1,1] none, [.5,.5,.5,.4] signal
-    assert signal_share([0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, .5, .5, .5, .4], 4) == 0.5
     flat = [{"iteration": i, "success": 0.0, "signal_groups": 0.0} for i in range(3)]
     advice = no_signal_advice(flat)
     assert advice is not None and "no rollout was ever won" in advice

@@ -31,19 +31,65 @@ def model_build(
     force: bool = typer.Option(False, "--force", help="Rebuild even if the cached model exists."),
     seed: int = typer.Option(0, "--seed", help="Build seed (same seed, same weights). The default model is "
                              "seed 0; another seed builds a variant, used by passing its path as --model."),
+    overrides: list[str] = typer.Option([], "--set", help="A recipe setting key=value (e.g. train_steps=20000); "
+                                        "repeatable. Builds a variant, used by passing its path as --model."),
+    device: str = typer.Option(None, "--device", help="Where to pretrain, e.g. cuda (default: CPU)."),
 ):
-    """Rebuild the default model into the cache from its recipe and compare hashes with the shipped one."""
+    """Rebuild the default model into the cache from its recipe and compare hashes with the shipped one.
+    An interrupted build resumes where it stopped."""
     from prism_gym.agents.default_model import (SHIPPED_DIR, BuildSettings, build_default_model, model_dir,
                                                 shipped_settings)
 
-    settings = BuildSettings(seed=seed)
-    path = build_default_model(settings, force=force, progress=True, out_dir=model_dir(settings))
+    try:
+        settings = build_settings(seed, overrides)
+    except ValueError as exc:
+        raise fail(str(exc))
+    if device not in (None, "cpu"):
+        import torch
+
+        try:
+            torch.empty(1, device=device)
+        except (RuntimeError, AssertionError) as exc:
+            raise fail(f"--device {device}: {str(exc).splitlines()[0]}")
+    path = build_default_model(settings, force=force, progress=True, out_dir=model_dir(settings), device=device)
     console.print(f"default model built: {path}")
     if shipped_settings() == settings:
         built = json.loads((path / "build.json").read_text())["weights_sha256"]
         shipped = json.loads((SHIPPED_DIR / "build.json").read_text())["weights_sha256"]
-        same = "identical to" if built == shipped else "different from (another torch build or thread count)"
+        same = "identical to" if built == shipped else "different from (another torch build, thread count or device)"
         console.print(f"weights sha256 {built[:16]}... {same} the shipped model's {shipped[:16]}...")
+    elif settings != BuildSettings():
+        console.print(f"a variant of the default recipe: use it with --model {path}")
+
+
+def build_settings(seed: int, overrides: list[str]):
+    """BuildSettings from ``--seed`` and ``--set key=value`` strings, each value
+    read as its field's type; a ValueError names what is wrong."""
+    from dataclasses import fields, replace
+
+    from prism_gym.agents.default_model import BuildSettings
+
+    types = {f.name: f.type for f in fields(BuildSettings)}
+    changes: dict = {"seed": seed}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in types or key == "seed":
+            known = ", ".join(k for k in types if k != "seed")
+            raise ValueError(f"--set {item!r}: expected key=value with key one of {known} (the seed is --seed)")
+        kind = types[key] if isinstance(types[key], str) else types[key].__name__
+        try:
+            if kind.startswith("tuple"):
+                changes[key] = tuple(v.strip() for v in value.split(",") if v.strip())
+            elif kind == "int":
+                changes[key] = int(value)
+            elif kind == "float":
+                changes[key] = float(value)
+            else:
+                changes[key] = value
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {key} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}") from None
+    return replace(BuildSettings(), **changes)  # BuildSettings checks the values
 
 
 @model_app.command("path")

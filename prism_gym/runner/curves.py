@@ -64,15 +64,6 @@ def action_accuracy(model, tokenizer, trajectories: Sequence[Trajectory]) -> dic
             "heldout_steps": len(pairs)}
 
 
-def signal_share(returns: Sequence[float], group_size: int) -> float:
-    """The share of groups (consecutive ``group_size`` returns) whose returns
-    are not all equal: the groups that give a group-relative advantage."""
-    groups = [returns[i:i + group_size] for i in range(0, len(returns), group_size)]
-    if not groups:
-        return 0.0
-    return sum(max(g) - min(g) > 1e-9 for g in groups) / len(groups)
-
-
 def no_signal_advice(history: Sequence[dict]) -> str | None:
     """A sentence for a user whose RL stage had (almost) no signal, or None."""
     shares = [h["signal_groups"] for h in history if "signal_groups" in h]

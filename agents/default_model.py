@@ -492,9 +492,12 @@ def build_default_model(settings: BuildSettings | None = None, *, force: bool = 
 
 def _save(model, tokenizer, info: dict, target: Path) -> None:
     """Write into a temporary sibling directory, then rename it into place."""
+    from transformers.utils import logging as hf_logging
+
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        hf_logging.disable_progress_bar()  # the build shows its own progress; no per-shard bar
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         with open(tmp / "build.json", "w", encoding="utf-8") as fh:

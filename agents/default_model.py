@@ -349,7 +349,8 @@ def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=N
     gen = torch.Generator().manual_seed(settings.seed)
     data = torch.tensor(blocks, dtype=torch.long)
     weight_data = torch.tensor(weights, dtype=torch.float32) if weights is not None else torch.ones(data.shape)
-    model.to(device or "cpu")
+    device = device or "cpu"
+    model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.95),
                                   weight_decay=0.1)
 
@@ -365,7 +366,7 @@ def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=N
     order = torch.randperm(len(data), generator=gen)
     cursor = start = 0
     if checkpoint is not None and Path(checkpoint).is_file():
-        state = torch.load(checkpoint, weights_only=True, map_location=device or "cpu")
+        state = torch.load(checkpoint, weights_only=True, map_location=device)
         if state["digest"] != settings.digest():
             raise RuntimeError(f"{checkpoint} belongs to other build settings; delete it to start afresh")
         model.load_state_dict(state["model"])
@@ -380,7 +381,7 @@ def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=N
         if cursor + settings.batch_size > len(order):  # a new epoch, a new seeded order
             order, cursor = torch.randperm(len(data), generator=gen), 0
         rows = order[cursor:cursor + settings.batch_size]
-        batch, batch_weights = data[rows].to(device or "cpu"), weight_data[rows, 1:]
+        batch, batch_weights = data[rows].to(device), weight_data[rows, 1:]
         cursor += settings.batch_size
         loss = sampled_token_loss(model, batch, batch_weights, gen)
         optimizer.zero_grad(set_to_none=True)

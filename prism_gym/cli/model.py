@@ -68,28 +68,24 @@ def build_settings(seed: int, overrides: list[str]):
     from dataclasses import fields, replace
 
     from prism_gym.agents.default_model import BuildSettings
+    from prism_gym.runner.presets import coerce_setting
 
-    types = {f.name: f.type for f in fields(BuildSettings)}
+    defaults = BuildSettings()
+    names = [f.name for f in fields(BuildSettings) if f.name != "seed"]
     changes: dict = {"seed": seed}
     for item in overrides:
         key, sep, value = item.partition("=")
         key = key.strip()
-        if not sep or key not in types or key == "seed":
-            known = ", ".join(k for k in types if k != "seed")
-            raise ValueError(f"--set {item!r}: expected key=value with key one of {known} (the seed is --seed)")
-        kind = types[key] if isinstance(types[key], str) else types[key].__name__
+        if not sep or key not in names:
+            raise ValueError(f"--set {item!r}: expected key=value with key one of {', '.join(names)} "
+                             "(the seed is --seed)")
+        current = getattr(defaults, key)
         try:
-            if kind.startswith("tuple"):
-                changes[key] = tuple(v.strip() for v in value.split(",") if v.strip())
-            elif kind == "int":
-                changes[key] = int(value)
-            elif kind == "float":
-                changes[key] = float(value)
-            else:
-                changes[key] = value
+            changes[key] = coerce_setting(value, current)
         except ValueError:
+            kind = type(current).__name__
             raise ValueError(f"--set {item!r}: {key} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}") from None
-    return replace(BuildSettings(), **changes)  # BuildSettings checks the values
+    return replace(defaults, **changes)  # BuildSettings checks the values
 
 
 @model_app.command("path")

@@ -353,8 +353,8 @@ def make_config(preset: str, env: str, router: str, **kw) -> RunConfig:
     return builders[preset](env, router, **kw)
 
 
-def _coerce(text: str, current: Any) -> Any:
-    """Parse ``text`` to the type of the field's current value."""
+def coerce_setting(text: str, current: Any) -> Any:
+    """Parse ``text`` (a ``--set`` value) to the type of the setting's current value."""
     if isinstance(current, bool):
         low = text.lower()
         if low in ("1", "true", "yes", "on"):
@@ -367,7 +367,7 @@ def _coerce(text: str, current: Any) -> Any:
     if isinstance(current, float):
         return float(text)
     if isinstance(current, tuple):
-        return tuple(p for p in text.split(",") if p)
+        return tuple(p.strip() for p in text.split(",") if p.strip())
     if isinstance(current, dict):  # "key=value,key=value", values typed as --option values are
         return parse_router_options([p for p in text.split(",") if p])
     if current is None:
@@ -392,7 +392,7 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
         if not dataclasses.is_dataclass(section) or name not in {f.name for f in dataclasses.fields(section)}:
             raise ConfigError(f"--set {item!r}: unknown setting {key!r}")
         try:
-            setattr(section, name, _coerce(value, getattr(section, name)))
+            setattr(section, name, coerce_setting(value, getattr(section, name)))
         except ValueError as exc:
             raise ConfigError(f"--set {item!r}: {exc}") from None
         cfg.preset = "custom"

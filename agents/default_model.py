@@ -70,14 +70,34 @@ class BuildSettings:
     # Share of the training blocks that are copy exercises (copy_blocks):
     # random runs of the corpus's common tokens, each followed by its repeat.
     copy_share: float = 0.0
+    # Copy warm-up: before the corpus, this many steps on short rows of copy
+    # exercises (copy_rows), where induction heads form within about 1,300
+    # steps of 2,048 tokens; on the walks' long blocks they did not form in
+    # tens of millions of tokens (docs/agents.md, "Why it does not copy").
+    copy_warmup_steps: int = 0
+    # Row lengths of its stages, shortest first (equal shares of the steps):
+    # the skill forms on the short rows and then learns the longer reaches a
+    # prompt needs (offsets seen in training are the ones it copies across).
+    copy_warmup_lengths: tuple[int, ...] = (32, 32, 32, 32, 64, 128, 256)
+    copy_warmup_tokens: int = 2048  # per step: rows = tokens // length
+    copy_warmup_lr: float = 1e-3
 
     def __post_init__(self):
         for key in ("walk_episodes", "walk_steps", "vocab_size", "hidden_size", "layers", "heads", "kv_heads",
-                    "intermediate_size", "context", "seq_len", "batch_size", "train_steps"):
+                    "intermediate_size", "context", "seq_len", "batch_size", "train_steps",
+                    "copy_warmup_tokens"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
         if not 0 <= self.copy_share < 1:
             raise ValueError(f"copy_share must be in [0, 1), got {self.copy_share}")
+        if self.copy_warmup_steps < 0:
+            raise ValueError(f"copy_warmup_steps must be at least 0, got {self.copy_warmup_steps}")
+        if not self.copy_warmup_lengths or any(not 8 <= n <= self.copy_warmup_tokens
+                                               for n in self.copy_warmup_lengths):
+            raise ValueError(f"copy_warmup_lengths must be row lengths from 8 to copy_warmup_tokens "
+                             f"({self.copy_warmup_tokens}), got {self.copy_warmup_lengths}")
+        if self.copy_warmup_lr <= 0:
+            raise ValueError(f"copy_warmup_lr must be positive, got {self.copy_warmup_lr}")
         if not 0 <= self.context_loss_weight <= 1:
             raise ValueError(f"context_loss_weight must be in [0, 1], got {self.context_loss_weight}")
 
@@ -114,8 +134,7 @@ def shipped_settings() -> BuildSettings | None:
     if not (is_built(SHIPPED_DIR) and info.is_file()):
         return None
     stored = json.loads(info.read_text())["settings"]
-    stored["envs"] = tuple(stored.get("envs") or ())
-    return BuildSettings(**stored)
+    return BuildSettings(**{key: tuple(value) if isinstance(value, list) else value for key, value in stored.items()})
 
 
 def find_default_model(settings: BuildSettings | None = None) -> Path | None:
@@ -252,6 +271,82 @@ def copy_blocks(count: int, seq_len: int, pool: list[int], seed: int) -> list[li
     return blocks
 
 
+def copy_rows(rows: int, length: int, pool, generator):
+    """A (rows, length) tensor of copy exercises for the warm-up: each row a
+    chain of runs of 4 to length/2 tokens drawn from ``pool``, each run
+    immediately repeated.
+
+    Short rows are what make induction heads form fast: an untrained head
+    spreads its attention over the whole row, so the signal from the one
+    position worth attending to shrinks with the row's length (Aoyama et al.
+    2025 fit the formation point as growing with sqrt(batch x context)).
+    Runs of varied length leave no fixed offset to memorise, only the
+    content match (the token after the earlier occurrence of this one)."""
+    import torch
+
+    pool = torch.as_tensor(list(pool))
+    out = torch.empty(rows, length, dtype=torch.long)
+    longest = max(4, length // 2)
+    for r in range(rows):
+        filled = 0
+        while filled < length:
+            size = int(torch.randint(4, longest + 1, (1,), generator=generator))
+            run = pool[torch.randint(0, len(pool), (size,), generator=generator)]
+            pair = torch.cat([run, run])[:length - filled]
+            out[r, filled:filled + len(pair)] = pair
+            filled += len(pair)
+    return out
+
+
+def copy_warmup(model, pool, settings: BuildSettings, progress=None, device: str | None = None,
+                callback=None) -> list[float]:
+    """``settings.copy_warmup_steps`` steps of next-token training on fresh
+    copy_rows (seeded by the build's seed), in stages of growing row length
+    (``copy_warmup_lengths``); returns each step's loss.
+
+    It runs before the corpus because the corpus cannot start the skill: the
+    walks' text is predictable almost everywhere without looking back, and
+    models trained on it alone stayed at the copy test's chance level. The
+    copy exercises mixed into the corpus (copy_share) keep it through the
+    corpus phase; how much of it the model then uses inside env text is
+    measured separately (docs/agents.md)."""
+    import torch
+
+    device = device or "cpu"
+    model.to(device)
+    model.train()
+    gen = torch.Generator().manual_seed(settings.seed + 7919)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.copy_warmup_lr, betas=(0.9, 0.95),
+                                  weight_decay=0.0)
+    ramp = max(1, min(100, settings.copy_warmup_steps // 10))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / ramp))
+    losses = []
+    stages = settings.copy_warmup_lengths
+    for step in range(settings.copy_warmup_steps):
+        length = stages[step * len(stages) // settings.copy_warmup_steps]
+        rows = max(1, settings.copy_warmup_tokens // length)
+        batch = copy_rows(rows, length, pool, gen).to(device)
+        losses.append(_train_step(model, model(input_ids=batch, labels=batch).loss, optimizer, scheduler))
+        if progress is not None:
+            progress.update(progress.warmup, advance=1, description=f"copy warm-up (loss {losses[-1]:.3f})")
+        if callback is not None:
+            callback(step, model)
+    model.eval()
+    return losses
+
+
+def _train_step(model, loss, optimizer, scheduler) -> float:
+    """Backward, clip to norm 1, step the optimizer and its schedule; the loss as a float."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return float(loss.detach())
+
+
 def weights_hash(model) -> str:
     """sha256 of every parameter and buffer, in name order (the reproducibility check)."""
     digest = hashlib.sha256()
@@ -383,13 +478,7 @@ def pretrain(model, blocks: list[list[int]], settings: BuildSettings, progress=N
         rows = order[cursor:cursor + settings.batch_size]
         batch, batch_weights = data[rows].to(device), weight_data[rows, 1:]
         cursor += settings.batch_size
-        loss = sampled_token_loss(model, batch, batch_weights, gen)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        losses.append(float(loss.detach()))
+        losses.append(_train_step(model, sampled_token_loss(model, batch, batch_weights, gen), optimizer, scheduler))
         if progress is not None:
             progress.update(progress.train, advance=1, description=f"pretraining (loss {losses[-1]:.3f})")
         if callback is not None:
@@ -461,10 +550,14 @@ def build_default_model(settings: BuildSettings | None = None, *, force: bool = 
         # A build takes long on a CPU: its training state is kept beside the
         # target so that an interrupted build resumes (removed once saved).
         checkpoint = target.with_name(f".{target.name}.training-state.pt")
+        warmup_losses = []
+        if settings.copy_warmup_steps and not checkpoint.is_file():  # a resumed build's state holds the warmed-up weights
+            warmup_losses = copy_warmup(model, pool, settings, progress=bar, device=device)
+            seconds["copy_warmup"] = time.time() - started - seconds["walks"] - seconds["tokenizer"]
         losses = pretrain(model, blocks, settings, progress=bar, weights=block_weights, callback=callback,
                           checkpoint=checkpoint, device=device)
         model.to("cpu")
-        seconds["pretrain"] = time.time() - started - seconds["walks"] - seconds["tokenizer"]
+        seconds["pretrain"] = time.time() - started - sum(seconds.values())
     finally:
         torch.use_deterministic_algorithms(deterministic)
         bar.close()
@@ -481,6 +574,7 @@ def build_default_model(settings: BuildSettings | None = None, *, force: bool = 
                           "p99": prompt_lengths[min(len(prompt_lengths) - 1, int(0.99 * len(prompt_lengths)))],
                           "max": prompt_lengths[-1]},
         "first_loss": losses[0], "final_loss": sum(losses[-10:]) / len(losses[-10:]),
+        "copy_warmup_loss": (sum(warmup_losses[-10:]) / len(warmup_losses[-10:])) if warmup_losses else None,
         "copy_test": copy_test(model, pool),
         "build_seconds": round(time.time() - started, 1),
         "phase_seconds": {k: round(v, 1) for k, v in seconds.items()},
@@ -522,16 +616,19 @@ class _BuildProgress:
     progress: object = field(default=None, init=False)
 
     def __post_init__(self):
-        self.walks = self.tokenizer = self.train = None
+        self.walks = self.tokenizer = self.warmup = self.train = None
         if not self.enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
 
         self.progress = Progress(TextColumn("[bold]building the default model[/] {task.description}"),
-                                 BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+                                 BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
         n_envs = len(self.settings.envs) or None
         self.walks = self.progress.add_task("random walks", total=n_envs)
         self.tokenizer = self.progress.add_task("tokenizer", total=1)
+        if self.settings.copy_warmup_steps:
+            self.warmup = self.progress.add_task("copy warm-up", total=self.settings.copy_warmup_steps)
         self.train = self.progress.add_task("pretraining", total=self.settings.train_steps)
         self.progress.start()
 

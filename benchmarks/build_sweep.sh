@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Default-model recipe sweep: builds each variant of the recipe (learning rate x
-# copy_share) into the cache and prints its copy test from build.json, the
+# copy_share, after a copy warm-up of WARMUP steps) into the cache and prints its copy test from build.json, the
 # check that a base model copies from its context (docs/agents.md, "Why it
 # does not copy"). One prepared command for a GPU machine:
 #
 #   DEVICE=cuda STEPS=4000 bash benchmarks/build_sweep.sh
-#   DEVICE=cpu STEPS=20 WALKS=16 RATES=3e-4 bash benchmarks/build_sweep.sh    # reduced check on a CPU
+#   DEVICE=cpu STEPS=20 WALKS=16 RATES=3e-4 WARMUP=20 bash benchmarks/build_sweep.sh   # reduced check on a CPU
 #
 # A finished variant is not rebuilt (the cache is keyed by its settings), and
 # an interrupted one resumes, so the sweep picks up where it stopped.
@@ -18,12 +18,14 @@ BATCH=${BATCH:-32}
 SEQ=${SEQ:-512}
 WALKS=${WALKS:-960}
 RATES=${RATES:-"3e-4 1e-3"}
-SHARES=${SHARES:-"0 0.4"}
+SHARES=${SHARES:-"0 0.2"}
+WARMUP=${WARMUP:-3500}  # copy_warmup_steps (0: none)
 
 for lr in $RATES; do
   for share in $SHARES; do
     sets=(--set "learning_rate=$lr" --set "copy_share=$share" --set "batch_size=$BATCH" --set "seq_len=$SEQ"
-          --set "train_steps=$STEPS" --set "warmup_steps=100" --set "walk_episodes=$WALKS")
+          --set "train_steps=$STEPS" --set "warmup_steps=100" --set "walk_episodes=$WALKS"
+          --set "copy_warmup_steps=$WARMUP")
     prism-gym model build --device "$DEVICE" "${sets[@]}" > /dev/null
     python - "$lr" "$share" "${sets[@]}" <<'PY'
 import json

@@ -9,6 +9,7 @@ import random
 import pytest
 from typer.testing import CliRunner
 
+from plugin_registration import plugin_registered
 from test_runner import EchoEnv, list_echo_tasks, micro_dir  # noqa: F401  (fixture)
 
 from prism_gym import hookimpl
@@ -34,12 +35,8 @@ class ShuffledEchoPlugin:
 
 @pytest.fixture(scope="module", autouse=True)
 def shuffled_env():
-    from prism_gym.plugins import get_registry, reset_registry
-
-    reset_registry()
-    get_registry().register_plugin(ShuffledEchoPlugin, name="echo-shuffled-test")
-    yield
-    reset_registry()
+    with plugin_registered(ShuffledEchoPlugin, "echo-shuffled-test"):
+        yield
 
 
 def test_bench_grid_ends_with_the_paired_comparison(tmp_path, micro_dir):  # noqa: F811

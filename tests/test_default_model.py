@@ -231,3 +231,57 @@ def test_copy_blocks_are_runs_each_followed_by_its_repeat():
     shuffled = list(blocks[0])
     random.Random(0).shuffle(shuffled)
     assert not _doubled_runs(shuffled, 8, 64)
+
+
+def test_copy_rows_are_short_runs_each_followed_by_its_repeat():
+    from prism_gym.agents.default_model import copy_rows
+
+    pool = list(range(50, 90))
+    rows = copy_rows(16, 32, pool, torch.Generator().manual_seed(0))
+    assert rows.shape == (16, 32) and set(rows.flatten().tolist()) <= set(pool)
+    assert all(_doubled_runs(row, 4, 16) for row in rows.tolist())
+    again = copy_rows(16, 32, pool, torch.Generator().manual_seed(0))
+    assert torch.equal(rows, again)
+    assert not torch.equal(rows, copy_rows(16, 32, pool, torch.Generator().manual_seed(1)))
+    shuffled = rows[0].tolist()
+    random.Random(0).shuffle(shuffled)
+    assert not _doubled_runs(shuffled, 4, 16)
+
+
+def test_the_copy_warmup_teaches_a_micro_model_to_copy():
+    """A 2-layer micro model learns induction from the warm-up alone: on the
+    copy test its repeat becomes far cheaper than the first occurrence (chance
+    level: ln 24 = 3.18 nats on both), while without the warm-up it does not.
+    (Measured: 2.3 against 3.25 nats after 400 steps.)"""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from prism_gym.agents.default_model import copy_test, copy_warmup
+
+    pool = list(range(8, 32))
+
+    def micro(steps):
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(LlamaConfig(vocab_size=32, hidden_size=64, num_hidden_layers=2,
+                                             num_attention_heads=4, num_key_value_heads=4, intermediate_size=128,
+                                             max_position_embeddings=64, tie_word_embeddings=True))
+        settings = BuildSettings(copy_warmup_steps=steps, copy_warmup_lengths=(32,), copy_warmup_tokens=1024,
+                                 copy_warmup_lr=3e-3)
+        copy_warmup(model, pool, settings)
+        return copy_test(model, pool, length=12, sequences=32)
+
+    cold, warm = micro(0), micro(500)
+    assert cold["repeat"] > 0.9 * cold["first"]
+    assert warm["repeat"] < 0.8 * warm["first"], warm
+
+
+def test_a_build_with_a_copy_warmup_is_reproducible_and_records_it(toy_registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("PRISM_GYM_CACHE", str(tmp_path / "cache"))
+    warm = dict(SMALL, copy_warmup_steps=4, copy_warmup_lengths=(16, 32), copy_warmup_tokens=64)
+    a = build_default_model(BuildSettings(**warm), progress=False, out_dir=tmp_path / "a")
+    b = build_default_model(BuildSettings(**warm), progress=False, out_dir=tmp_path / "b")
+    cold = build_default_model(BuildSettings(**SMALL), progress=False, out_dir=tmp_path / "c")
+    info = [json.loads((p / "build.json").read_text()) for p in (a, b, cold)]
+    assert info[0]["weights_sha256"] == info[1]["weights_sha256"] != info[2]["weights_sha256"]
+    assert info[0]["copy_warmup_loss"] > 0 and info[2]["copy_warmup_loss"] is None
+    assert "copy_warmup" in info[0]["phase_seconds"] and "copy_warmup" not in info[2]["phase_seconds"]
+    assert info[0]["settings"]["copy_warmup_lengths"] == [16, 32]

@@ -101,9 +101,11 @@ def test_model_build_reads_recipe_settings_and_refuses_bad_ones_before_building(
     from prism_gym.agents import default_model
     from prism_gym.cli.model import build_settings
 
-    settings = build_settings(3, ["train_steps=20000", "copy_share=0.25", "envs=alfworld, webshop"])
+    settings = build_settings(3, ["train_steps=20000", "copy_share=0.25", "envs=alfworld, webshop",
+                                  "copy_warmup_lengths=16, 48"])
     assert (settings.seed, settings.train_steps, settings.copy_share) == (3, 20000, 0.25)
     assert settings.envs == ("alfworld", "webshop") and settings.layers == default_model.BuildSettings().layers
+    assert settings.copy_warmup_lengths == (16, 48)  # a tuple of ints stays one
 
     def no_build(*a, **k):
         raise AssertionError("built despite a bad setting")
@@ -114,6 +116,8 @@ def test_model_build_reads_recipe_settings_and_refuses_bad_ones_before_building(
                           (["--set", "train_steps=many"], "train_steps must be an int"),
                           (["--set", "copy_share=1"], "copy_share must be in [0, 1)"),
                           (["--set", "seq_len=0"], "seq_len must be at least 1"),
+                          (["--set", "copy_warmup_lengths=32,4"], "copy_warmup_lengths must be row lengths"),
+                          (["--set", "copy_warmup_lengths=32,x"], "copy_warmup_lengths must be"),
                           (["--device", "no-such-device"], "--device no-such-device")):
         res = runner.invoke(app, ["model", "build", *args])
         assert res.exit_code == 1 and message in res.output, (args, res.output)

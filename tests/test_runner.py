@@ -7,6 +7,7 @@ import json
 
 import gymnasium as gym
 import pytest
+from plugin_registration import plugin_registered
 
 from prism_gym import hookimpl
 from prism_gym.records import Task
@@ -72,12 +73,8 @@ class EchoPlugin:
 
 @pytest.fixture(scope="module", autouse=True)
 def echo_env():
-    from prism_gym.plugins import get_registry, reset_registry
-
-    reset_registry()
-    get_registry().register_plugin(EchoPlugin, name="echo-test")
-    yield
-    reset_registry()
+    with plugin_registered(EchoPlugin, "echo-test"):
+        yield
 
 
 @pytest.fixture(scope="module")

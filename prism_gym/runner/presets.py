@@ -366,8 +366,9 @@ def coerce_setting(text: str, current: Any) -> Any:
         return int(text)
     if isinstance(current, float):
         return float(text)
-    if isinstance(current, tuple):
-        return tuple(p.strip() for p in text.split(",") if p.strip())
+    if isinstance(current, tuple):  # items typed as the current ones are (str when it is empty)
+        kind = type(current[0]) if current and type(current[0]) in (int, float) else str
+        return tuple(kind(p.strip()) for p in text.split(",") if p.strip())
     if isinstance(current, dict):  # "key=value,key=value", values typed as --option values are
         return parse_router_options([p for p in text.split(",") if p])
     if current is None:

@@ -253,44 +253,40 @@ def loss_weights(masks: list[list[int]], context_weight: float) -> list[list[flo
 
 def copy_blocks(count: int, seq_len: int, pool: list[int], seed: int) -> list[list[int]]:
     """``count`` blocks of ``seq_len`` tokens, each a chain of runs of 8-64
-    tokens drawn from ``pool``, every run immediately repeated.
+    tokens drawn from ``pool``, every run immediately repeated (copy_rows).
 
     The walks' text is so regular that most of it is predictable without
     looking back, and a small model trained on it alone does not learn to copy
     (copy_test stays flat for tens of millions of tokens). On these blocks only
     copying lowers the loss, which teaches the skill every answer needs; they
     carry nothing about the envs or their tasks."""
-    rng = random.Random(f"copy-{seed}")
-    blocks = []
-    for _ in range(count):
-        block: list[int] = []
-        while len(block) < seq_len:
-            run = [rng.choice(pool) for _ in range(rng.randint(8, 64))]
-            block += run + run
-        blocks.append(block[:seq_len])
-    return blocks
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    return copy_rows(count, seq_len, pool, generator, shortest=8, longest=64).tolist()
 
 
-def copy_rows(rows: int, length: int, pool, generator):
-    """A (rows, length) tensor of copy exercises for the warm-up: each row a
-    chain of runs of 4 to length/2 tokens drawn from ``pool``, each run
-    immediately repeated.
+def copy_rows(rows: int, length: int, pool, generator, shortest: int = 4, longest: int | None = None):
+    """A (rows, length) tensor of copy exercises: each row a chain of runs of
+    ``shortest`` to ``longest`` (default length/2) tokens drawn from ``pool``,
+    each run immediately repeated, the last pair cut at the row's end.
 
-    Short rows are what make induction heads form fast: an untrained head
-    spreads its attention over the whole row, so the signal from the one
-    position worth attending to shrinks with the row's length (Aoyama et al.
-    2025 fit the formation point as growing with sqrt(batch x context)).
-    Runs of varied length leave no fixed offset to memorise, only the
-    content match (the token after the earlier occurrence of this one)."""
+    Short rows are what make induction heads form fast (the warm-up): an
+    untrained head spreads its attention over the whole row, so the signal
+    from the one position worth attending to shrinks with the row's length
+    (Aoyama et al. 2025 fit the formation point as growing with
+    sqrt(batch x context)). Runs of varied length leave no fixed offset to
+    memorise, only the content match (the token after the earlier occurrence
+    of this one)."""
     import torch
 
     pool = torch.as_tensor(list(pool))
     out = torch.empty(rows, length, dtype=torch.long)
-    longest = max(4, length // 2)
+    longest = longest or max(shortest, length // 2)
     for r in range(rows):
         filled = 0
         while filled < length:
-            size = int(torch.randint(4, longest + 1, (1,), generator=generator))
+            size = int(torch.randint(shortest, longest + 1, (1,), generator=generator))
             run = pool[torch.randint(0, len(pool), (size,), generator=generator)]
             pair = torch.cat([run, run])[:length - filled]
             out[r, filled:filled + len(pair)] = pair
@@ -553,7 +549,7 @@ def build_default_model(settings: BuildSettings | None = None, *, force: bool = 
         warmup_losses = []
         if settings.copy_warmup_steps and not checkpoint.is_file():  # a resumed build's state holds the warmed-up weights
             warmup_losses = copy_warmup(model, pool, settings, progress=bar, device=device)
-            seconds["copy_warmup"] = time.time() - started - seconds["walks"] - seconds["tokenizer"]
+            seconds["copy_warmup"] = time.time() - started - sum(seconds.values())
         losses = pretrain(model, blocks, settings, progress=bar, weights=block_weights, callback=callback,
                           checkpoint=checkpoint, device=device)
         model.to("cpu")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Default-model recipe sweep: builds each variant of the recipe (learning rate x
-# copy_share, after a copy warm-up of WARMUP steps) into the cache and prints its copy test from build.json, the
-# check that a base model copies from its context (docs/agents.md, "Why it
-# does not copy"). One prepared command for a GPU machine:
+# copy_share, after a copy warm-up of WARMUP steps) into the cache and prints
+# its copy test from build.json, the check that a base model copies from its
+# context (docs/agents.md, "Why it does not copy"). One prepared command for a
+# GPU machine:
 #
 #   DEVICE=cuda STEPS=4000 bash benchmarks/build_sweep.sh
 #   DEVICE=cpu STEPS=20 WALKS=16 RATES=3e-4 WARMUP=20 bash benchmarks/build_sweep.sh   # reduced check on a CPU

@@ -32,6 +32,10 @@ class RoutingContext:
     # Probe settings of the run (batch_size, max_batch_tokens): they bound the
     # probe's memory and leave its results unchanged, so they override a router's defaults.
     probe_options: dict[str, Any] = field(default_factory=dict)
+    # Defaults for pass-rate rollouts, from the run's RL stage (max_steps): a pass
+    # rate asks whether RL's exploration finds the reward within RL's own step
+    # budget. A router's explicit options override them.
+    rollout_options: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def load_model(self):
@@ -57,7 +61,7 @@ class RoutingContext:
 
         model, tokenizer = self.load_model()
         return base_model_pass_rates(model, tokenizer, [t.task for t in trajectories], k=k,
-                                     seed=self.seed, **rollout_options)
+                                     seed=self.seed, **{**self.rollout_options, **rollout_options})
 
 
 @runtime_checkable

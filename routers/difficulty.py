@@ -19,7 +19,12 @@ from prism_gym.specs import RouterSpec
 
 
 class DifficultyRouter(ScoreRouter):
-    """Score = base-model pass rate over ``k`` rollouts; above ``threshold`` -> RL."""
+    """Score = base-model pass rate over ``k`` rollouts; above ``threshold`` -> RL.
+
+    Without ``max_steps`` the rollouts take the context's default: in ``bench``
+    the RL stage's step limit, so the pass rate is the one RL's exploration
+    would see; elsewhere the env's own limit.
+    """
 
     name = "difficulty"
 

@@ -210,6 +210,15 @@ def test_difficulty_uses_pass_rates_and_threshold(context):
         build("difficulty", threshold=1.5)
 
 
+def test_difficulty_rollouts_take_the_contexts_step_limit_unless_given_their_own(context):
+    trajs = make_trajectories(4, seed=4)
+    context.rollout_options = {"max_steps": 30}  # what bench passes: the RL stage's step limit
+    build("difficulty", k=2).route(trajs, context)
+    assert context.pass_rate_calls[-1]["max_steps"] == 30
+    build("difficulty", k=2, max_steps=7).route(trajs, context)
+    assert context.pass_rate_calls[-1]["max_steps"] == 7
+
+
 def test_random_depends_on_seed_not_order(context):
     trajs = make_trajectories(8, seed=5)
     a = {d.trajectory_id: d.score for d in build("random").route(trajs, context)}

@@ -304,6 +304,10 @@ def tiny(env: str, router: str, **kw) -> RunConfig:
     - step limits: ALFWorld 30 in RL, 40 in evaluation (the expert needs at
       most 32 on the train split; paper 50); WebShop 10 in RL, 15 in
       evaluation (the paper's).
+    - expert data: ALFWorld 256 trajectories x 2 SFT epochs, the smallest
+      measured size at which sft-only wins at all (64 x 3: 0/32; 256 x 3:
+      3/32, docs/agents.md) that keeps one run under 15 minutes; WebShop 64 x 3,
+      since 256 trajectories leave its held-out accuracy where 64 do.
     """
     cfg = RunConfig(env=env, router=router, preset="tiny", **kw)
     cfg.expert = ExpertConfig(trajectories=64, heldout=16)
@@ -313,6 +317,9 @@ def tiny(env: str, router: str, **kw) -> RunConfig:
                       max_steps=30, micro_batch_size=16, ppo_epochs=2, mini_batch_size=32,
                       invalid_action_penalty=0.1)
     cfg.eval = EvalConfig(episodes=128, max_steps=40)
+    if env == "alfworld":
+        cfg.expert.trajectories = 256
+        cfg.sft.epochs = 2.0
     if env == "webshop":
         cfg.rl.max_steps = 10  # search, results, product, options, buy: the expert needs at most 8
         cfg.eval.max_steps = 15

@@ -268,7 +268,8 @@ class BenchRun:
             probe_options["batch_size"] = cfg.probe.batch_size
         context = RoutingContext(env=cfg.env, seed=cfg.seed, model=cfg.model, device=cfg.device,
                                  cache_dir=self.path("probe", "cache"), options=dict(cfg.router_options),
-                                 probe_options=probe_options)
+                                 probe_options=probe_options,
+                                 rollout_options={"max_steps": cfg.rl.max_steps} if cfg.rl.max_steps else {})
         # The router's model loads lazily; meter it so that probe or pass-rate work is in the ledger.
         meter = TokenMeter()
         loaded = {}

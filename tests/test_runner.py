@@ -4,6 +4,7 @@ during SFT and during RL, the ledger, presets and result.json."""
 from __future__ import annotations
 
 import json
+import re
 
 import gymnasium as gym
 import pytest
@@ -347,6 +348,7 @@ def test_bench_grid_skips_finished_cells(tmp_path, micro_dir):
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "4 to run" in first.output and "routers compared" in first.output
+    assert not re.search(r"\d+/\d+ won \d+", first.output), "--quiet still drew an episode progress bar"
     finished = sorted(p.parent.name for p in tmp_path.glob("*/result.json"))
     assert finished == ["echo-random-custom-s0", "echo-random-custom-s1", "echo-rl-only-custom-s0",
                         "echo-rl-only-custom-s1"]

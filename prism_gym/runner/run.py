@@ -236,13 +236,16 @@ class BenchRun:
         timer = StageTimer(None, 0)
         tasks, heldout_tasks = services.sample_tasks(cfg.env, cfg.expert.split, cfg.expert.trajectories, cfg.seed,
                                                      heldout=cfg.expert.heldout)
-        trajectories = services.collect_expert(cfg.env, tasks, seed=cfg.seed, max_steps=cfg.expert.max_steps)
-        heldout = services.collect_expert(cfg.env, heldout_tasks, seed=cfg.seed, max_steps=cfg.expert.max_steps)
+        show = self.reporter.enabled
+        trajectories = services.collect_expert(cfg.env, tasks, seed=cfg.seed, max_steps=cfg.expert.max_steps,
+                                               progress=show)
+        heldout = services.collect_expert(cfg.env, heldout_tasks, seed=cfg.seed, max_steps=cfg.expert.max_steps,
+                                          progress=show)
         # The answer budget is read off the expert's answers on the split's first
         # tasks, the same for every seed and method (evaluation must not differ).
         reference = services.collect_expert(cfg.env, services.list_tasks(cfg.env, cfg.expert.split,
                                                                           BUDGET_REFERENCE_TASKS, 0),
-                                            seed=0, max_steps=cfg.expert.max_steps)
+                                            seed=0, max_steps=cfg.expert.max_steps, progress=show)
         timer.env_steps = sum(t.num_steps for t in trajectories)  # the training data; the rest only measures
         write_jsonl(self.path("expert", "trajectories.jsonl"), trajectories)
         write_jsonl(self.path("expert", "heldout.jsonl"), heldout)
@@ -444,7 +447,8 @@ class BenchRun:
                                        max_new_tokens=budget, seed=EVAL_TASK_SEED)
             with torch.no_grad():
                 per_split[split] = services.evaluate(cfg.env, agent, split=split, episodes=cfg.eval.episodes,
-                                                     seed=EVAL_TASK_SEED, max_steps=cfg.eval.max_steps)
+                                                     seed=EVAL_TASK_SEED, max_steps=cfg.eval.max_steps,
+                                                     progress=self.reporter.enabled)
             trajectories = per_split[split].pop("trajectories")
             write_jsonl(self.path("eval", "trajectories", f"{split}.jsonl"), trajectories)
             timer.env_steps += sum(t.num_steps for t in trajectories)

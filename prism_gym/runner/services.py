@@ -58,18 +58,20 @@ def llm_agent(env: str, model, tokenizer, *, sample: bool, temperature: float, m
                     max_new_tokens=max_new_tokens, seed=seed)
 
 
-def collect_expert(env: str, tasks: Sequence[Task], *, seed: int, max_steps: int | None) -> list[Trajectory]:
+def collect_expert(env: str, tasks: Sequence[Task], *, seed: int, max_steps: int | None,
+                   progress: bool = True) -> list[Trajectory]:
     """One expert episode per task."""
     episodes = rollout(env, tasks, expert_agent(env), group_size=1, seed=seed,
-                       env_kwargs={"expert_actions": True}, max_steps=max_steps, progress=True)
+                       env_kwargs={"expert_actions": True}, max_steps=max_steps, progress=progress)
     return [e.trajectory for e in episodes]
 
 
-def evaluate(env: str, agent, *, split: str, episodes: int, seed: int, max_steps: int | None) -> dict:
+def evaluate(env: str, agent, *, split: str, episodes: int, seed: int, max_steps: int | None,
+             progress: bool = True) -> dict:
     """The evaluation metrics of ``agent`` on ``split``, with the played
     episodes under ``"trajectories"`` (a list of Trajectory)."""
     from prism_gym.evaluation import evaluate as engine
 
-    result = engine(env, agent, split=split, episodes=episodes, seed=seed, max_steps=max_steps, progress=True,
+    result = engine(env, agent, split=split, episodes=episodes, seed=seed, max_steps=max_steps, progress=progress,
                     return_trajectories=True)
     return result

@@ -118,6 +118,16 @@ def test_compare_command_on_run_directories(tmp_path):
     assert res.exit_code == 0, res.output
     assert "methods against random" in res.output and "McNemar exact" in res.output
     assert "15.0 [" in res.output  # +15 points, with its interval
+    res = runner.invoke(app, ["compare", *dirs, "--markdown"])
+    assert res.exit_code == 0, res.output
+    table = [line for line in res.output.splitlines() if line.startswith("|")]
+    header, rule, base_row, prism_row = ([c.strip() for c in line.strip("|").split("|")] for line in table)
+    assert header[0] == "method" and set(rule) <= {"---", "---:"} and base_row[:2] == ["random", "1"]
+    cells = dict(zip(header, prism_row))
+    # 6 more tasks won per split, 40 episodes: +15 points; McNemar p = 2 x 0.5^6 (scipy's exact binomial)
+    assert cells["Δ success"].startswith("15.0 [") and cells["episodes"] == "40"
+    assert cells["p"] == f"{sps.binomtest(6, 6, 0.5).pvalue:.3g}"
+    assert "- p-values: " in res.output and "McNemar exact" in res.output
     res = runner.invoke(app, ["compare", *dirs, "--json", "--power", "--difference", "10"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)

@@ -18,6 +18,8 @@ def compare_command(
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Method to compare against "
                                            "(default: random if present, else the first method)."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the comparison as a Markdown table "
+                                  "(for reports), its notes as a list below it."),
     power: bool = typer.Option(False, "--power", help="Also print seeds x episodes needed to detect a difference."),
     difference: float = typer.Option(5.0, "--difference", min=0.01, max=100.0,
                                      help="--power: the success difference to detect, in points."),
@@ -37,6 +39,9 @@ def compare_command(
         raise typer.Exit(1)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
+        return
+    if markdown:
+        typer.echo(comparison_markdown(result))
         return
     print_comparison(result)
 
@@ -73,14 +78,13 @@ def _print_wide(table: Table) -> None:
     wide.print(table)
 
 
-def print_comparison(result: dict) -> None:
-    """The comparison as a table, then its notes and the methods behind it."""
-    table = Table(title=f"{result['env']}: methods against {result['baseline']} "
-                        f"(95% intervals; differences in points)")
-    for col in ("method", "seeds", "episodes", "success %", "score", "Δ success", "p", "Δ score", "p ",
-                "FLOPs ratio"):
-        table.add_column(col, justify="left" if col == "method" else "right")
-    tests, methods = set(), set()
+COLUMNS = ("method", "seeds", "episodes", "success %", "score", "Δ success", "p", "Δ score", "p ", "FLOPs ratio")
+
+
+def comparison_rows(result: dict) -> tuple[list[list[str]], list[str], list[str]]:
+    """The table's cells (one row per method, baseline first), the interval
+    methods and the tests behind them: shared by the terminal and Markdown views."""
+    rows, tests, methods = [], set(), set()
     for row in result["methods"]:
         s, vs = row["summary"], row.get("vs_baseline")
         methods |= {s["success"]["method"], s["score"]["method"]}
@@ -93,11 +97,39 @@ def print_comparison(result: dict) -> None:
             methods.add(vs["success"]["difference"]["method"])
             cells += [_pct(vs["success"]["difference"]), _p(vs["success"]), _pct(vs["score"]["difference"], 1.0),
                       _p(vs["score"]), _ratio(vs["cost_ratio"])]
+        rows.append(cells)
+    return rows, sorted(methods), sorted(tests)
+
+
+def _title(result: dict) -> str:
+    return f"{result['env']}: methods against {result['baseline']} (95% intervals; differences in points)"
+
+
+def comparison_markdown(result: dict) -> str:
+    """The comparison as a GitHub Markdown table, with its intervals, tests and notes below."""
+    rows, methods, tests = comparison_rows(result)
+    lines = [f"**{_title(result)}**", "", "| " + " | ".join(c.strip() for c in COLUMNS) + " |",
+             "|" + "|".join("---" if c == "method" else "---:" for c in COLUMNS) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    lines += ["", f"- intervals: {'; '.join(methods)}"]
+    if tests:
+        lines.append(f"- p-values: {'; '.join(tests)}")
+    lines += [f"- note: {note}" for note in result["notes"]]
+    return "\n".join(lines)
+
+
+def print_comparison(result: dict) -> None:
+    """The comparison as a table, then its notes and the methods behind it."""
+    table = Table(title=_title(result))
+    for col in COLUMNS:
+        table.add_column(col, justify="left" if col == "method" else "right")
+    rows, methods, tests = comparison_rows(result)
+    for cells in rows:
         table.add_row(*cells)
     _print_wide(table)
-    console.print(f"intervals: {'; '.join(sorted(methods))}", highlight=False, style="dim")
+    console.print(f"intervals: {'; '.join(methods)}", highlight=False, style="dim")
     if tests:
-        console.print(f"p-values: {'; '.join(sorted(tests))}", highlight=False, style="dim")
+        console.print(f"p-values: {'; '.join(tests)}", highlight=False, style="dim")
     for note in result["notes"]:
         console.print(f"note: {note}", highlight=False, style="yellow")
     for row in result["methods"]:

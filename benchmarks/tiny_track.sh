@@ -2,12 +2,18 @@
 # The leaderboard's tiny track: every method on both envs, 3 seeds, the tiny
 # preset (128 evaluation episodes per split). Resumable and incremental: a
 # finished cell is skipped; each cell that finishes has its result.json copied
-# to leaderboard/runs/, is submitted as a leaderboard entry and committed, so
-# a run that is stopped (a session's end) loses at most the cell in progress.
+# to leaderboard/runs/, is submitted as a leaderboard entry, the leaderboard is
+# rendered, and the three are committed (those paths only), so a run that is
+# stopped (a session's end) loses at most the cell in progress.
 #
 #   bash benchmarks/tiny_track.sh                 # the whole matrix
 #   METHODS="prism random" ENVS=webshop SEEDS="0" bash benchmarks/tiny_track.sh
-#   EXTRA="--set rl.algorithm=gigpo" TAG=gigpo METHODS="prism random" bash benchmarks/tiny_track.sh
+#   EXTRA="--set rl.algorithm=gigpo" METHODS="prism random" bash benchmarks/tiny_track.sh
+#
+# The algorithm is part of a run's id (alfworld-prism-gigpo-tiny-s0), so GiGPO
+# cells sit next to the GRPO ones. A matrix spread over several sessions should
+# run one code version throughout (leaderboard rows group by it): install the
+# commit it started from in its own environment and put that first on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,11 +45,12 @@ for env in $ENVS; do
       cp "$run_dir/result.json" "$board/result.json"
       cp "$run_dir/curves.png" "$run_dir/curves.json" "$board/" 2>/dev/null || true
       prism-gym leaderboard submit "$board"
+      prism-gym leaderboard render
       if [[ "$COMMIT" == 1 ]]; then
-        git add "$board" leaderboard/entries
-        git commit -q -m "Tiny track: $env ${TAG:+$TAG }$method seed $seed"
+        rendered=(leaderboard/README.md leaderboard/index.html leaderboard/pareto.png)
+        git add "$board" leaderboard/entries "${rendered[@]}"
+        git commit -q -m "Tiny track: $env ${TAG:+$TAG }$id" -- "$board" leaderboard/entries "${rendered[@]}"
       fi
     done
   done
 done
-prism-gym leaderboard render

@@ -63,7 +63,7 @@ class RunRecord:
 
 
 def record_from_result(result: dict, source: str = "") -> RunRecord:
-    from prism_gym.leaderboard.submit import preset_fingerprint_of, run_label
+    from prism_gym.leaderboard.submit import preset_fingerprint_of, result_label
 
     evaluation = result.get("evaluation")
     protocol = None
@@ -72,7 +72,7 @@ def record_from_result(result: dict, source: str = "") -> RunRecord:
     elif result["metrics"].get("per_split"):
         protocol = tuple((name, int(b["episodes"])) for name, b in result["metrics"]["per_split"].items())
     return RunRecord(
-        source=source or result.get("run_id", "?"), method=run_label(result["router"], result["baseline"]),
+        source=source or result.get("run_id", "?"), method=result_label(result),
         seed=int(result["seed"]), env=result["env"]["name"], env_version=result["env"]["version"],
         data_fingerprint=result["env"].get("data_fingerprint"), preset=result.get("preset"),
         preset_fingerprint=preset_fingerprint_of(result), model_fingerprint=result["model"].get("fingerprint"),

@@ -159,6 +159,45 @@ def test_run_config_selects_the_algorithm_and_rejects_bad_ones():
         apply_overrides(make_config("tiny", "alfworld", "prism"), ["rl.ppo_epochs=0"]).validate()
 
 
+def test_the_algorithm_is_part_of_the_method_not_the_preset():
+    import re
+
+    from prism_gym.runner.presets import apply_overrides, make_config
+    from prism_gym.runner.result import preset_fingerprint
+
+    def run(method, *sets):
+        return apply_overrides(make_config("tiny", "alfworld", method), list(sets))
+
+    grpo, gigpo = run("prism"), run("prism", "rl.algorithm=gigpo")
+    assert (grpo.run_id(), gigpo.run_id()) == ("alfworld-prism-tiny-s0", "alfworld-prism-gigpo-tiny-s0")
+    assert gigpo.preset == "tiny"
+    # same preset (they compare), different runs
+    assert preset_fingerprint(gigpo.to_dict()) == preset_fingerprint(grpo.to_dict())
+    assert gigpo.fingerprint() != grpo.fingerprint()
+    assert run("random", "rl.dynamic_sampling=true").run_id() == "alfworld-random-grpo-ds-tiny-s0"
+    assert run("prism", "rl.algorithm=grpo").run_id() == "alfworld-prism-tiny-s0"  # the default, spelled out
+    assert re.fullmatch(r"alfworld-prism-gigpo-o[0-9a-f]{6}-tiny-s0",
+                        run("prism", "rl.algorithm=gigpo", "rl.algorithm_options=omega=0.5").run_id())
+    # sft-only has no RL stage: its algorithm setting changes nothing, and the run is the GRPO track's
+    assert run("sft-only", "rl.algorithm=gigpo").run_id() == "alfworld-sft-only-tiny-s0"
+    assert run("rl-only", "rl.algorithm=gigpo").run_id() == "alfworld-rl-only-gigpo-tiny-s0"
+    # any other setting is a different preset
+    other = run("prism", "rl.algorithm=gigpo", "sft.epochs=1")
+    assert other.run_id() == "alfworld-prism-gigpo-custom-s0"
+    assert preset_fingerprint(other.to_dict()) != preset_fingerprint(grpo.to_dict())
+    # a run's cost references are the baselines trained by the same algorithm (GiGPO-only for a GiGPO run)
+    from pathlib import Path
+
+    from prism_gym.runner.result import reference_dir
+
+    def reference(cfg, baseline):
+        result = {"env": {"name": "alfworld"}, "preset": cfg.preset, "seed": 0, "config": cfg.to_dict()}
+        return reference_dir(Path("runs/x"), result, baseline).name
+
+    assert reference(gigpo, "rl-only") == "alfworld-rl-only-gigpo-tiny-s0"
+    assert reference(grpo, "sft-then-rl") == "alfworld-sft-then-rl-tiny-s0"
+
+
 def test_bench_rejects_an_unknown_algorithm_before_any_stage(tmp_path):
     from prism_gym.cli import app
 

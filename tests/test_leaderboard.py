@@ -138,6 +138,24 @@ def test_submit_writes_a_valid_entry(board):
     assert "config" not in entry
 
 
+def test_entries_name_the_rl_algorithm_that_trained_the_rl_share(board):
+    gigpo = make_result("alfworld-prism-gigpo-tiny-s0")
+    gigpo["config"]["rl"] = {"algorithm": "gigpo", "algorithm_options": {}, "dynamic_sampling": False}
+    gigpo["fingerprints"]["config"] = config_fingerprint(gigpo["config"])
+    entry = load_json_file(_submit(board, gigpo))
+    assert (entry["rl_algorithm"], entry["label"]) == ("gigpo", "prism (gini) + gigpo")
+    assert entry_problems(entry) == []
+    plain = load_json_file(_submit(board, make_result("alfworld-random-tiny-s0", router="random", metric=None),
+                                   weights=b"w-random"))
+    assert (plain["rl_algorithm"], plain["label"]) == ("grpo", "random")
+    # sft-only has no RL stage, whatever its config says
+    sft = make_result("alfworld-sft-only-tiny-s0", router="all-sft", metric=None, baseline="sft-only")
+    sft["config"]["rl"] = {"algorithm": "gigpo"}
+    sft["fingerprints"]["config"] = config_fingerprint(sft["config"])
+    entry = load_json_file(_submit(board, sft, weights=b"w-sft"))
+    assert (entry["rl_algorithm"], entry["label"]) == (None, "sft-only")
+
+
 def test_submit_without_checkpoint_on_disk_is_accepted_unchecked(board):
     run_dir = make_run(board.parent / "runs")
     fps = json.loads((run_dir / "result.json").read_text())["fingerprints"]

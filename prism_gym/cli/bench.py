@@ -156,9 +156,9 @@ def _grid(configs, runs_root: Path, as_json: bool, quiet: bool, markdown: bool =
     results = load_results(cells)
     rows = summarize(results)
     # run labels as the comparison names methods (a router with its metric, or a baseline)
-    from prism_gym.leaderboard.submit import run_label
+    from prism_gym.leaderboard.submit import result_label
 
-    methods = list(dict.fromkeys(run_label(r["router"], r["baseline"]) for r in results))
+    methods = list(dict.fromkeys(result_label(r) for r in results))
     compared = compare_grid(results, methods)
     failed = [c for c in cells if c.status == "failed"]
     if as_json:

@@ -33,7 +33,6 @@ PRESETS = ("tiny", "paper", "custom")
 BASELINES = ("sft-only", "rl-only", "sft-then-rl")
 # Reference rows may also name the untrained base model.
 ENTRY_BASELINES = BASELINES + ("base-model",)
-RL_ALGORITHMS = ("grpo", "gigpo")
 KINDS = ("run", "reported")
 REPORTED_NOTE = "reported, not reproduced here"
 LEDGER_KEYS = ("wall_s", "tokens_forwarded", "tokens_trained", "tokens_generated", "flops", "env_steps")
@@ -157,7 +156,7 @@ ENTRY_SPEC_V1 = Obj({
     "track": Str(choices=TRACKS),
     "router": _router(nullable=True),
     "baseline": Str(choices=ENTRY_BASELINES, nullable=True),
-    "rl_algorithm": Str(choices=RL_ALGORITHMS, nullable=True),
+    "rl_algorithm": Str(NAME, hint=NAME_HINT, nullable=True),  # any algorithm plugin's name; null: no RL stage
     "model": Obj({"name": Str(max_len=200), "parameters": Num(1, integer=True, nullable=True),
                   "fingerprint": Str(MODEL_FINGERPRINT, hint=MODEL_FINGERPRINT_HINT, nullable=True)}),
     "env": Obj({"name": Str(NAME, hint=NAME_HINT), "id": Str(max_len=100, nullable=True),
@@ -379,5 +378,5 @@ def _reported_entry_problems(entry: dict) -> list[str]:
 
 
 __all__ = ["RESULT_SCHEMA_VERSION", "ENTRY_SCHEMA_VERSION", "TRACKS", "PRESETS", "BASELINES", "ENTRY_BASELINES",
-           "RL_ALGORITHMS", "KINDS", "REPORTED_NOTE", "LEDGER_KEYS", "RESULT_SPEC", "ENTRY_SPEC",
+           "KINDS", "REPORTED_NOTE", "LEDGER_KEYS", "RESULT_SPEC", "ENTRY_SPEC",
            "ENTRY_SPEC_V1", "READABLE_VERSIONS", "result_problems", "entry_problems", "outcome_problems", "Field"]

@@ -110,16 +110,35 @@ def evaluation_protocol(result: dict) -> dict:
             and not isinstance(temperature, bool) and temperature >= 0 else 0.0}
 
 
-def run_label(router: dict | None, baseline: str | None) -> str:
-    """A short human label: the baseline's name, or the router with its metric."""
+def run_label(router: dict | None, baseline: str | None, algorithm: str = "") -> str:
+    """A short human label: the baseline's name, or the router with its metric;
+    then the RL algorithm when it is not plain GRPO (``prism (gini) + gigpo``)."""
+    suffix = f" + {algorithm}" if algorithm else ""
     if baseline:
-        return baseline
+        return baseline + suffix
     assert router is not None
     settings = router.get("settings") or {}
     parts = [str(settings[key]) for key in ("metric",) if settings.get(key) is not None]
     if settings.get("rl_fraction") is not None:
         parts.append(f"rl {settings['rl_fraction']}")
-    return router["name"] + (f" ({', '.join(parts)})" if parts else "")
+    return router["name"] + (f" ({', '.join(parts)})" if parts else "") + suffix
+
+
+def result_label(result: dict) -> str:
+    """A result.json's method label, its RL algorithm included."""
+    from prism_gym.runner.presets import algorithm_tag
+
+    return run_label(result["router"], result["baseline"], algorithm_tag(result.get("config") or {}))
+
+
+def rl_algorithm_of(result: dict) -> str | None:
+    """The algorithm that trained the RL share; None for sft-only, which has no RL stage."""
+    from prism_gym.runner.presets import DEFAULT_ALGORITHM
+
+    config = result.get("config") or {}
+    if result["baseline"] == "sft-only" or (not result["baseline"] and config.get("router") == "all-sft"):
+        return None
+    return (config.get("rl") or {}).get("algorithm") or DEFAULT_ALGORITHM
 
 
 def _bucket(b: dict) -> dict:
@@ -167,7 +186,7 @@ def build_entry(result: dict, run_dir: str | os.PathLike, result_bytes: bytes, *
         "schema_version": ENTRY_SCHEMA_VERSION,
         "kind": "run",
         "name": result["run_id"],
-        "label": run_label(result["router"], result["baseline"]),
+        "label": result_label(result),
         "created": result["created"],
         "submitted": submitted.isoformat(),
         "code_version": result["code_version"],
@@ -176,7 +195,7 @@ def build_entry(result: dict, run_dir: str | os.PathLike, result_bytes: bytes, *
         "router": None if result["router"] is None else
         {"name": result["router"]["name"], "settings": dict(result["router"]["settings"])},
         "baseline": result["baseline"],
-        "rl_algorithm": "grpo",
+        "rl_algorithm": rl_algorithm_of(result),
         "model": {k: result["model"][k] for k in ("name", "parameters", "fingerprint")},
         "env": {k: result["env"][k] for k in ("name", "id", "version", "data_fingerprint")},
         "seeds": [result["seed"]],

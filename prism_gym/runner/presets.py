@@ -30,6 +30,33 @@ BASELINES = {
 }
 # Routers that are one of the baselines already.
 ROUTER_BASELINE = {"all-sft": "sft-only", "all-rl": "rl-only"}
+# RL settings that are part of the method, like the router: which algorithm trains the RL share.
+# `--set` on them keeps the preset's name, the preset fingerprint leaves them out (so GRPO and GiGPO
+# runs of one preset compare), and a run that is not plain GRPO says so in its run id and label.
+METHOD_RL_SETTINGS = ("algorithm", "algorithm_options", "dynamic_sampling", "dynamic_sampling_rounds")
+DEFAULT_ALGORITHM = "grpo"  # the paper's (verl-agent's GRPO)
+
+
+def algorithm_tag(config: dict) -> str:
+    """How a run's RL algorithm shows in its run id and label, from its config
+    dict: "" for plain GRPO and for methods without an RL stage (sft-only);
+    else the algorithm's name, "-ds" for dynamic sampling, and a short hash
+    of non-default options (``gigpo``, ``grpo-ds``, ``gigpo-o1a2b3c``)."""
+    if config.get("baseline") == "sft-only" or (not config.get("baseline") and config.get("router") == "all-sft"):
+        return ""
+    rl = config.get("rl") or {}
+    name = rl.get("algorithm") or DEFAULT_ALGORITHM
+    options = dict(rl.get("algorithm_options") or {})
+    dynamic = bool(rl.get("dynamic_sampling"))
+    if dynamic and rl.get("dynamic_sampling_rounds", 3) != 3:
+        options["dynamic_sampling_rounds"] = rl["dynamic_sampling_rounds"]
+    if name == DEFAULT_ALGORITHM and not options and not dynamic:
+        return ""
+    tag = name + ("-ds" if dynamic else "")
+    if options:
+        digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()
+        tag += f"-o{digest[:6]}"
+    return tag
 
 
 class ConfigError(ValueError):
@@ -155,8 +182,10 @@ class RunConfig:
 
     @property
     def label(self) -> str:
-        """What the run is called in run ids and tables: the baseline or router."""
-        return self.baseline or self.router
+        """What the run is called in run ids and tables: the baseline or router,
+        and the RL algorithm when it is not plain GRPO (``prism-gigpo``)."""
+        tag = algorithm_tag(self.to_dict())
+        return (self.baseline or self.router) + (f"-{tag}" if tag else "")
 
     def run_id(self) -> str:
         return f"{self.env}-{self.label}-{self.preset}-s{self.seed}"
@@ -396,7 +425,8 @@ def coerce_setting(text: str, current: Any) -> Any:
 
 
 def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
-    """Apply ``stage.field=value`` settings; a changed preset becomes ``custom``."""
+    """Apply ``stage.field=value`` settings; a changed preset becomes ``custom``
+    (the RL algorithm settings excepted: they are part of the method)."""
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or "." not in key:
@@ -409,7 +439,8 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
             setattr(section, name, coerce_setting(value, getattr(section, name)))
         except ValueError as exc:
             raise ConfigError(f"--set {item!r}: {exc}") from None
-        cfg.preset = "custom"
+        if not (section_name == "rl" and name in METHOD_RL_SETTINGS):
+            cfg.preset = "custom"
     return cfg
 
 

@@ -41,8 +41,9 @@ METHOD_FIELDS = ("router", "router_options", "baseline", "seed", "device")
 
 
 def preset_fingerprint(config: dict) -> str:
-    """sha256 of a run's config without the method and seed fields: runs with
-    the same preset fingerprint differ only in what is being compared. Null
+    """sha256 of a run's config without the method and seed fields (router,
+    baseline, RL algorithm): runs with the same preset fingerprint differ only
+    in what is being compared. Null
     settings are left out, so that a setting added later with a null default
     does not set apart runs that ran alike."""
     import json
@@ -52,7 +53,11 @@ def preset_fingerprint(config: dict) -> str:
             return {k: drop_nulls(v) for k, v in value.items() if v is not None}
         return value
 
+    from prism_gym.runner.presets import METHOD_RL_SETTINGS
+
     shared = drop_nulls({k: v for k, v in config.items() if k not in METHOD_FIELDS})
+    if isinstance(shared.get("rl"), dict):  # the RL algorithm is part of the method too
+        shared["rl"] = {k: v for k, v in shared["rl"].items() if k not in METHOD_RL_SETTINGS}
     return "sha256:" + hashlib.sha256(json.dumps(shared, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -90,8 +95,13 @@ def now_iso() -> str:
 
 
 def reference_dir(run_dir: Path, result: dict, baseline: str) -> Path:
-    """Where the ``baseline`` run of the same env, preset and seed lives."""
-    return Path(run_dir).parent / f"{result['env']['name']}-{baseline}-{result['preset']}-s{result['seed']}"
+    """Where the ``baseline`` run of the same env, preset, RL algorithm and seed
+    lives (a GiGPO run's rl-only reference is GiGPO-only)."""
+    from prism_gym.runner.presets import algorithm_tag
+
+    tag = algorithm_tag({**result.get("config", {}), "baseline": baseline, "router": None})
+    label = baseline + (f"-{tag}" if tag else "")
+    return Path(run_dir).parent / f"{result['env']['name']}-{label}-{result['preset']}-s{result['seed']}"
 
 
 def relative_costs(run_dir: Path, result: dict) -> dict:

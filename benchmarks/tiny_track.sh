@@ -11,9 +11,14 @@
 #   EXTRA="--set rl.algorithm=gigpo" METHODS="prism random" bash benchmarks/tiny_track.sh
 #
 # The algorithm is part of a run's id (alfworld-prism-gigpo-tiny-s0), so GiGPO
-# cells sit next to the GRPO ones. A matrix spread over several sessions should
-# run one code version throughout (leaderboard rows group by it): install the
-# commit it started from in its own environment and put that first on PATH.
+# cells sit next to the GRPO ones.
+#
+# A matrix spread over several sessions should run one code version throughout
+# (leaderboard rows group by it): install the commit it started from in an
+# environment of its own and name that environment's commands in BENCH and
+# BENCH_PYTHON. Submitting and rendering use the checkout's own `prism-gym`, so
+# every commit's rendered leaderboard is the one this checkout's code renders.
+#   BENCH=/path/env/bin/prism-gym BENCH_PYTHON=/path/env/bin/python bash benchmarks/tiny_track.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,14 +29,16 @@ RUNS=${RUNS:-runs/tiny-track}
 EXTRA=${EXTRA:-}
 TAG=${TAG:-}
 COMMIT=${COMMIT:-1}
+BENCH=${BENCH:-prism-gym}
+BENCH_PYTHON=${BENCH_PYTHON:-python}
 
 for env in $ENVS; do
   for seed in $SEEDS; do
     for method in $METHODS; do
       root="$RUNS${TAG:+-$TAG}"
       # shellcheck disable=SC2086
-      id=$(prism-gym bench --router "$method" --env "$env" --seed "$seed" $EXTRA --validate-only \
-           | python -c "import json,sys; from prism_gym.runner.presets import RunConfig; print(RunConfig.from_dict(json.load(sys.stdin)[0]).run_id())")
+      id=$("$BENCH" bench --router "$method" --env "$env" --seed "$seed" $EXTRA --validate-only \
+           | "$BENCH_PYTHON" -c "import json,sys; from prism_gym.runner.presets import RunConfig; print(RunConfig.from_dict(json.load(sys.stdin)[0]).run_id())")
       run_dir="$root/$id"
       board="leaderboard/runs/${TAG:+$TAG-}$id"
       if [[ -f "$board/result.json" ]]; then
@@ -40,7 +47,7 @@ for env in $ENVS; do
       fi
       echo "== $env $method seed $seed -> $run_dir"
       # shellcheck disable=SC2086
-      prism-gym bench --router "$method" --env "$env" --seed "$seed" $EXTRA --run-dir "$run_dir" --resume --quiet
+      "$BENCH" bench --router "$method" --env "$env" --seed "$seed" $EXTRA --run-dir "$run_dir" --resume --quiet
       mkdir -p "$board"
       cp "$run_dir/result.json" "$board/result.json"
       cp "$run_dir/curves.png" "$run_dir/curves.json" "$board/" 2>/dev/null || true

@@ -56,7 +56,7 @@ for env in $ENVS; do
       if [[ "$COMMIT" == 1 ]]; then
         rendered=(leaderboard/README.md leaderboard/index.html leaderboard/pareto.png)
         git add "$board" leaderboard/entries "${rendered[@]}"
-        git commit -q -m "Tiny track: $env ${TAG:+$TAG }$id" -- "$board" leaderboard/entries "${rendered[@]}"
+        git commit -q -m "Tiny track: $id${TAG:+ ($TAG)}" -- "$board" leaderboard/entries "${rendered[@]}"
       fi
     done
   done

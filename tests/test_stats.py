@@ -105,20 +105,50 @@ def test_paired_bootstrap_constant_difference_is_exact():
 
 
 def test_paired_bootstrap_over_tasks_matches_binomial_quantiles():
-    # 400 shared tasks; the method wins 100 tasks the baseline loses, they tie on the rest. Each bootstrap
-    # replicate's mean difference is Binomial(400, 1/4) / 400, so the percentile interval is the
-    # binomial's 2.5% and 97.5% quantiles over 400.
+    # 400 shared tasks; the method scores 1 on 100 tasks where the baseline scores 0, they tie on the rest.
+    # Each bootstrap replicate's mean difference is Binomial(400, 1/4) / 400, so the percentile interval
+    # is the binomial's 2.5% and 97.5% quantiles over 400.
     method = np.zeros((1, 400))
     method[0, :100] = 1
     base = np.zeros((1, 400))
-    cmp = stats.paired_difference(method, base, binary=True, resamples=20_000)
+    cmp = stats.paired_difference(method, base, binary=False, resamples=20_000)
     low = sps.binom.ppf(0.025, 400, 0.25) / 400
     high = sps.binom.ppf(0.975, 400, 0.25) / 400
     assert cmp.difference.value == 0.25
     assert cmp.difference.low == pytest.approx(low, abs=0.0051)
     assert cmp.difference.high == pytest.approx(high, abs=0.0051)
-    assert cmp.test == "McNemar exact"
-    assert cmp.p_value == pytest.approx(2 * 0.5 ** 100, rel=1e-9)
+    assert cmp.difference.method == "paired bootstrap over tasks"
+    # the same outcomes as won/lost: McNemar's exact test
+    won = stats.paired_difference(method, base, binary=True)
+    assert won.test == "McNemar exact"
+    assert won.p_value == pytest.approx(2 * 0.5 ** 100, rel=1e-9)
+
+
+def test_newcombe_paired_interval_by_hand():
+    # Altman et al. (2000), Statistics with Confidence, Table 6.2: 14 pairs won by both, 5 by the first only,
+    # 0 by the second only, 22 by neither (n = 41). By hand: D = 5/41 = 0.1220; Wilson 19/41 = [0.3206, 0.6125],
+    # 14/41 = [0.2156, 0.4945]; phi = (14*22 - 0 - 41/2) / sqrt(19*22*14*27) = 287.5 / 397.5 = 0.7233;
+    # low = 0.1220 - sqrt(0.1428^2 - 2(0.7233)(0.1428)(0.1530) + 0.1530^2) = 0.0115,
+    # high = 0.1220 + sqrt(0.1491^2 - 2(0.7233)(0.1491)(0.1259) + 0.1259^2) = 0.2265.
+    first = [1] * 14 + [1] * 5 + [0] * 22
+    second = [1] * 14 + [0] * 5 + [0] * 22
+    est = stats.newcombe_paired(first, second)
+    assert est.value == pytest.approx(5 / 41)
+    assert (est.low, est.high) == pytest.approx((0.0115, 0.2265), abs=5e-4)
+
+
+def test_one_seed_success_difference_uses_the_paired_score_interval():
+    # Two methods that lose all 256 episodes: 0 +- the Wilson upper bound of 0/256 (scipy), not exactly 0.
+    lost = np.zeros((1, 256))
+    cmp = stats.paired_difference(lost, lost, binary=True)
+    ref = sps.binomtest(0, 256).proportion_ci(method="wilson").high
+    assert cmp.difference.value == 0
+    assert (cmp.difference.low, cmp.difference.high) == pytest.approx((-ref, ref))
+    assert cmp.p_value == 1.0 and cmp.difference.method.startswith("Newcombe paired score")
+    # several seeds and still no pair differs: the same interval over the pooled pairs
+    pooled = stats.paired_difference(np.zeros((3, 256)), np.zeros((3, 256)), binary=True)
+    ref = sps.binomtest(0, 768).proportion_ci(method="wilson").high
+    assert (pooled.difference.low, pooled.difference.high) == pytest.approx((-ref, ref))
 
 
 def test_seed_and_task_bootstrap_on_two_seeds():

@@ -87,14 +87,15 @@ def comparison_rows(result: dict) -> tuple[list[list[str]], list[str], list[str]
     rows, tests, methods = [], set(), set()
     for row in result["methods"]:
         s, vs = row["summary"], row.get("vs_baseline")
-        methods |= {s["success"]["method"], s["score"]["method"]}
+        methods |= {f"success %: {s['success']['method']}", f"score: {s['score']['method']}"}
         cells = [s["method"], str(len(s["seeds"])), "/".join(map(str, sorted(set(s["episodes"])))),
                  _pct(s["success"]), _pct(s["score"], 1.0)]
         if vs is None:
             cells += ["baseline", "", "", "", ""]
         else:
             tests |= {f"success: {vs['success']['test']}", f"score: {vs['score']['test']}"}
-            methods.add(vs["success"]["difference"]["method"])
+            methods |= {f"Δ success: {vs['success']['difference']['method']}",
+                        f"Δ score: {vs['score']['difference']['method']}"}
             cells += [_pct(vs["success"]["difference"]), _p(vs["success"]), _pct(vs["score"]["difference"], 1.0),
                       _p(vs["score"]), _ratio(vs["cost_ratio"])]
         rows.append(cells)

@@ -126,3 +126,22 @@ def test_reference_rows_never_merge_and_runs_group_by_method(filled_board):
     assert len(full.rows) == len(reference_entries()) - 11  # every webshop reference row stands alone
     tiny = tables[("alfworld", "tiny")]
     assert [r.seeds for r in tiny.rows] == [[0, 1], [0], [0]]
+
+
+def test_cost_columns_come_from_the_reference_entries_when_a_run_finished_first(tmp_path, monkeypatch):
+    # A run's cost relative to rl-only is recorded when the run ends; this PRISM run ended before the rl-only
+    # run of its seed, so its entry has none. The board divides the two entries' FLOPs: 3e12 / 2e12 = 1.5.
+    monkeypatch.chdir(tmp_path)
+    entries_dir = tmp_path / "leaderboard" / "entries"
+    for rid, router, metric, baseline, seed, flops in [
+            ("alfworld-prism-tiny-s0", "prism", "gini", None, 0, 3e12),
+            ("alfworld-rl-only-tiny-s0", "all-rl", None, "rl-only", 0, 2e12),
+            ("alfworld-prism-tiny-s1", "prism", "gini", None, 1, 4e12)]:  # no rl-only run at seed 1
+        result = make_result(rid, router=router, metric=metric, seed=seed, baseline=baseline, flops=flops)
+        result["relative_cost"] = {"vs_rl_only": None, "vs_sft_then_rl": None}
+        submit(make_run(tmp_path / "runs", result, weights=rid.encode()), entries_dir, submitted=SUBMITTED)
+    entries = [(p, json.loads(p.read_text())) for p in sorted(entries_dir.glob("*.json"))]
+    rows = {row.label: row for row in build_tables(entries)[0].rows}
+    assert rows["prism (gini)"].relative_cost("vs_rl_only") == pytest.approx(1.5)
+    assert rows["prism (gini)"].relative_cost("vs_sft_then_rl") is None  # no sft-then-rl run on the board
+    assert rows["rl-only"].relative_cost("vs_rl_only") == pytest.approx(1.0)

@@ -27,6 +27,8 @@ class Row:
     estimate: Any = None  # prism_gym.stats.Estimate of the success rate, or None
     delta: dict | None = None  # success difference from the random row (stats.Comparison.to_dict())
     tied: str | None = None  # "best", "tied" (interval overlaps the best row's), "" or None
+    # (id(entry), "vs_rl_only" | "vs_sft_then_rl") -> ratio, for entries submitted before their reference ran
+    derived_costs: dict = field(default_factory=dict)
 
     def _values(self, get) -> list[float]:
         values = [get(e) for _, e in self.entries]
@@ -76,7 +78,10 @@ class Row:
         return self.mean(wall)
 
     def relative_cost(self, key: str) -> float | None:
-        return self.mean(lambda e: e["relative_cost"][key])
+        def cost(e):
+            stored = e["relative_cost"][key]
+            return stored if stored is not None else self.derived_costs.get((id(e), key))
+        return self.mean(cost)
 
     @property
     def status(self) -> str:
@@ -129,6 +134,7 @@ def build_tables(entries: list[tuple[Path, dict]], verifications: dict[str, str]
         rows[key].entries.append((path, entry))
         if path.name in verifications:
             rows[key].verification[path.name] = verifications[path.name]
+    _derive_relative_costs(entries, groups)
     from prism_gym.leaderboard.significance import annotate
 
     tables = []
@@ -138,6 +144,36 @@ def build_tables(entries: list[tuple[Path, dict]], verifications: dict[str, str]
         annotate(ordered)
         tables.append(Table(env, track, ordered))
     return tables
+
+
+REFERENCE_BASELINES = {"vs_rl_only": "rl-only", "vs_sft_then_rl": "sft-then-rl"}
+
+
+def _reference_key(entry: dict, baseline: str | None) -> tuple:
+    """What a run and its cost reference share: env, track, preset, seed, base
+    model and RL algorithm (the label's `` + gigpo`` part)."""
+    return (entry["env"]["name"], entry["track"], (entry.get("fingerprints") or {}).get("preset"),
+            tuple(entry["seeds"]), entry["model"]["fingerprint"], entry["label"].partition(" + ")[2], baseline)
+
+
+def _derive_relative_costs(entries: list[tuple[Path, dict]], groups: dict) -> None:
+    """A run's cost relative to its rl-only and sft-then-rl references is
+    recorded when the run ends, so a run that finished before its reference has
+    none. Fill the gap from the reference entries on the board (same env,
+    track, preset fingerprint, seed, model and algorithm)."""
+    reference_flops = {}
+    for _, e in entries:
+        if e["kind"] == "run" and e["baseline"] in REFERENCE_BASELINES.values() and e["ledger"]:
+            reference_flops[_reference_key(e, e["baseline"])] = e["ledger"]["total"]["flops"]
+    for rows in groups.values():
+        for row in rows.values():
+            for _, e in row.entries:
+                if e["kind"] != "run" or not e["ledger"]:
+                    continue
+                for key, baseline in REFERENCE_BASELINES.items():
+                    ref = reference_flops.get(_reference_key(e, baseline))
+                    if e["relative_cost"][key] is None and ref:
+                        row.derived_costs[(id(e), key)] = e["ledger"]["total"]["flops"] / ref
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

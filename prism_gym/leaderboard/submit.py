@@ -133,10 +133,10 @@ def result_label(result: dict) -> str:
 
 def rl_algorithm_of(result: dict) -> str | None:
     """The algorithm that trained the RL share; None for sft-only, which has no RL stage."""
-    from prism_gym.runner.presets import DEFAULT_ALGORITHM
+    from prism_gym.runner.presets import DEFAULT_ALGORITHM, has_rl_stage
 
     config = result.get("config") or {}
-    if result["baseline"] == "sft-only" or (not result["baseline"] and config.get("router") == "all-sft"):
+    if not has_rl_stage({**config, "baseline": result["baseline"]}):
         return None
     return (config.get("rl") or {}).get("algorithm") or DEFAULT_ALGORITHM
 

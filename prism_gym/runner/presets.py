@@ -37,18 +37,25 @@ METHOD_RL_SETTINGS = ("algorithm", "algorithm_options", "dynamic_sampling", "dyn
 DEFAULT_ALGORITHM = "grpo"  # the paper's (verl-agent's GRPO)
 
 
+def has_rl_stage(config: dict) -> bool:
+    """False for sft-only (the baseline, or its router used directly), from a config dict."""
+    baseline = config.get("baseline")
+    return not (baseline == "sft-only" or (not baseline and config.get("router") == "all-sft"))
+
+
 def algorithm_tag(config: dict) -> str:
     """How a run's RL algorithm shows in its run id and label, from its config
     dict: "" for plain GRPO and for methods without an RL stage (sft-only);
     else the algorithm's name, "-ds" for dynamic sampling, and a short hash
     of non-default options (``gigpo``, ``grpo-ds``, ``gigpo-o1a2b3c``)."""
-    if config.get("baseline") == "sft-only" or (not config.get("baseline") and config.get("router") == "all-sft"):
+    if not has_rl_stage(config):
         return ""
     rl = config.get("rl") or {}
     name = rl.get("algorithm") or DEFAULT_ALGORITHM
     options = dict(rl.get("algorithm_options") or {})
     dynamic = bool(rl.get("dynamic_sampling"))
-    if dynamic and rl.get("dynamic_sampling_rounds", 3) != 3:
+    default_rounds = RLConfig.dynamic_sampling_rounds
+    if dynamic and rl.get("dynamic_sampling_rounds", default_rounds) != default_rounds:
         options["dynamic_sampling_rounds"] = rl["dynamic_sampling_rounds"]
     if name == DEFAULT_ALGORITHM and not options and not dynamic:
         return ""

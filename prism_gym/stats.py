@@ -284,19 +284,20 @@ def paired_difference(method: np.ndarray, baseline: np.ndarray, *, binary: bool,
     a, b = np.asarray(method, dtype=float), np.asarray(baseline, dtype=float)
     if a.shape != b.shape or a.ndim != 2 or a.size == 0:
         raise StatsError(f"paired outcomes must be seeds x tasks matrices of one shape, got {a.shape} and {b.shape}")
-    rng = np.random.default_rng(rng_seed)
     d = a - b
-    replicates = bootstrap_means(d, resamples=resamples, rng=rng)
-    low, high = percentile_interval(replicates, confidence)
     n_seeds, n_tasks = d.shape
-    method_name = "paired bootstrap over tasks" if n_seeds == 1 else "paired bootstrap over seeds and tasks"
     if n_seeds == 1 and binary:
-        p, test = mcnemar_exact(a[0], b[0]), "McNemar exact"
-        # Won/lost on one seed: the score interval, which a bootstrap over a handful of
-        # discordant tasks (or none) would make far too narrow.
+        # Won/lost on one seed: the paired score interval, which a bootstrap over a handful
+        # of discordant tasks (or none) would make far too narrow.
         paired = newcombe_paired(a[0], b[0], confidence)
         low, high, method_name = paired.low, paired.high, paired.method
-    elif n_seeds == 1:
+        p, test = mcnemar_exact(a[0], b[0]), "McNemar exact"
+        return Comparison(Estimate(float(d.mean()), low, high, method_name, d.size), p, test, n_seeds, n_tasks)
+    rng = np.random.default_rng(rng_seed)
+    replicates = bootstrap_means(d, resamples=resamples, rng=rng)
+    low, high = percentile_interval(replicates, confidence)
+    method_name = "paired bootstrap over tasks" if n_seeds == 1 else "paired bootstrap over seeds and tasks"
+    if n_seeds == 1:
         exact = np.count_nonzero(d) <= EXACT_PERMUTATION_MAX
         p, test = sign_flip_p(d[0], resamples=resamples, rng=rng), \
             "sign-flip permutation" + (" (exact)" if exact else " (Monte Carlo)")

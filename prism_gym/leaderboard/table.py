@@ -27,8 +27,9 @@ class Row:
     estimate: Any = None  # prism_gym.stats.Estimate of the success rate, or None
     delta: dict | None = None  # success difference from the random row (stats.Comparison.to_dict())
     tied: str | None = None  # "best", "tied" (interval overlaps the best row's), "" or None
-    # (id(entry), "vs_rl_only" | "vs_sft_then_rl") -> ratio, for entries submitted before their reference ran
-    derived_costs: dict = field(default_factory=dict)
+    # FLOPs of the board's rl-only and sft-then-rl runs by _reference_key: the cost ratio of
+    # an entry submitted before its reference ran
+    reference_flops: dict = field(default_factory=dict)
 
     def _values(self, get) -> list[float]:
         values = [get(e) for _, e in self.entries]
@@ -80,7 +81,10 @@ class Row:
     def relative_cost(self, key: str) -> float | None:
         def cost(e):
             stored = e["relative_cost"][key]
-            return stored if stored is not None else self.derived_costs.get((id(e), key))
+            if stored is not None or e["kind"] != "run" or not e["ledger"]:
+                return stored
+            reference = self.reference_flops.get(_reference_key(e, REFERENCE_BASELINES[key]))
+            return e["ledger"]["total"]["flops"] / reference if reference else None
         return self.mean(cost)
 
     @property
@@ -126,15 +130,16 @@ def build_tables(entries: list[tuple[Path, dict]], verifications: dict[str, str]
     rows without a success rate last, ties by label."""
     verifications = verifications or {}
     groups: dict[tuple[str, str], dict[str, Row]] = {}
+    reference_flops = _reference_flops(entries)
     for path, entry in sorted(entries, key=lambda pe: pe[0].name):
         rows = groups.setdefault((entry["env"]["name"], entry["track"]), {})
         key = _group_key(entry)
         if key not in rows:
-            rows[key] = Row(entry["label"], entry["kind"], entry["model"]["name"], entry["preset"])
+            rows[key] = Row(entry["label"], entry["kind"], entry["model"]["name"], entry["preset"],
+                            reference_flops=reference_flops)
         rows[key].entries.append((path, entry))
         if path.name in verifications:
             rows[key].verification[path.name] = verifications[path.name]
-    _derive_relative_costs(entries, groups)
     from prism_gym.leaderboard.significance import annotate
 
     tables = []
@@ -156,24 +161,12 @@ def _reference_key(entry: dict, baseline: str | None) -> tuple:
             tuple(entry["seeds"]), entry["model"]["fingerprint"], entry["label"].partition(" + ")[2], baseline)
 
 
-def _derive_relative_costs(entries: list[tuple[Path, dict]], groups: dict) -> None:
-    """A run's cost relative to its rl-only and sft-then-rl references is
-    recorded when the run ends, so a run that finished before its reference has
-    none. Fill the gap from the reference entries on the board (same env,
-    track, preset fingerprint, seed, model and algorithm)."""
-    reference_flops = {}
-    for _, e in entries:
-        if e["kind"] == "run" and e["baseline"] in REFERENCE_BASELINES.values() and e["ledger"]:
-            reference_flops[_reference_key(e, e["baseline"])] = e["ledger"]["total"]["flops"]
-    for rows in groups.values():
-        for row in rows.values():
-            for _, e in row.entries:
-                if e["kind"] != "run" or not e["ledger"]:
-                    continue
-                for key, baseline in REFERENCE_BASELINES.items():
-                    ref = reference_flops.get(_reference_key(e, baseline))
-                    if e["relative_cost"][key] is None and ref:
-                        row.derived_costs[(id(e), key)] = e["ledger"]["total"]["flops"] / ref
+def _reference_flops(entries: list[tuple[Path, dict]]) -> dict:
+    """The FLOPs of every rl-only and sft-then-rl run on the board, by
+    :func:`_reference_key`. A run's cost ratios are recorded when it ends, so a
+    run that finished before its reference has none; the table divides by these."""
+    return {_reference_key(e, e["baseline"]): e["ledger"]["total"]["flops"] for _, e in entries
+            if e["kind"] == "run" and e["baseline"] in REFERENCE_BASELINES.values() and e["ledger"]}
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

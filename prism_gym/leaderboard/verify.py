@@ -5,8 +5,9 @@ the command line), its weights are re-hashed and compared with the entry's
 fingerprint, and the evaluation is repeated with the entry's protocol (same
 splits, seeds, episode counts, step limit, generation budget and decoding:
 greedy, or sampling at the recorded temperature with the recorded seed).
-Each split's success rate and score must agree within the stated tolerance. The outcome is recorded in ``<root>/verifications/<entry>.json``
-(the latest verification of that entry), which ``render`` shows.
+Each split's success rate and score must agree within the stated tolerance.
+The outcome is recorded in ``<root>/verifications/<entry>.json`` (the latest
+verification of that entry), which ``render`` shows.
 
 Outcomes: ``reproduced``; ``not reproduced`` (a metric outside tolerance);
 ``fingerprint mismatch`` (the checkpoint is not the one evaluated);

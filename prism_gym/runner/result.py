@@ -43,9 +43,8 @@ METHOD_FIELDS = ("router", "router_options", "baseline", "seed", "device")
 def preset_fingerprint(config: dict) -> str:
     """sha256 of a run's config without the method and seed fields (router,
     baseline, RL algorithm): runs with the same preset fingerprint differ only
-    in what is being compared. Null
-    settings are left out, so that a setting added later with a null default
-    does not set apart runs that ran alike."""
+    in what is being compared. Null settings are left out, so that a setting
+    added later with a null default does not set apart runs that ran alike."""
     import json
 
     def drop_nulls(value):

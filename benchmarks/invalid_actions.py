@@ -1,0 +1,72 @@
+"""How trained policies' invalid actions compare with the untrained base model's.
+
+Pairs each run's evaluation episodes with a reference's on the same tasks
+(the tiny track evaluates every method on one fixed task list per split) and
+prints, per split, the mean share of inadmissible actions per episode and the
+paired difference with its 95% t interval over episodes.
+
+The reference is the base model under the track's evaluation protocol, one
+JSONL per split written by ``prism-gym eval --save-trajectories`` (ALFWorld:
+128 episodes, at most 40 steps, T 0.4, the answer budget the runs derive from
+their expert data):
+
+    for split in valid_seen valid_unseen; do
+      prism-gym eval --env alfworld --split $split --episodes 128 --max-steps 40 \\
+        --temperature 0.4 --max-new-tokens 24 --save-trajectories base/$split.jsonl
+    done
+    python benchmarks/invalid_actions.py base runs/tiny-track/alfworld-*-tiny-s0
+
+A run's own ``eval/trajectories`` folder is a reference too (sft-then-rl
+against sft-only of the same seed: what the RL stage changed).
+
+Why per episode: the steps of one episode are not independent (a policy
+repeats an invalid action to the step limit), so the episode is the unit
+that is paired and resampled.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from prism_gym.records import read_trajectories
+from prism_gym.stats import t_interval
+
+
+def invalid_shares(path: Path) -> dict[str, float]:
+    """``{task key: share of the episode's steps that were invalid}``."""
+    out = {}
+    for trajectory in read_trajectories(path):
+        steps = len(trajectory.turns)
+        if steps:
+            key = trajectory.task.id
+            out[key] = int(trajectory.metadata.get("invalid_actions", 0)) / steps
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("reference", type=Path, help="folder of <split>.jsonl episodes to compare against")
+    parser.add_argument("runs", type=Path, nargs="+", help="run directories (their eval/trajectories/*.jsonl)")
+    args = parser.parse_args(argv)
+
+    print("| run | split | episodes | invalid % (run) | invalid % (reference) | difference, points [95% CI] |")
+    print("|---|---|---:|---:|---:|---|")
+    for run in args.runs:
+        for path in sorted((run / "eval" / "trajectories").glob("*.jsonl")):
+            reference_path = args.reference / path.name
+            if not reference_path.exists():
+                continue
+            mine, theirs = invalid_shares(path), invalid_shares(reference_path)
+            shared = sorted(set(mine) & set(theirs))
+            if not shared:
+                continue
+            diff = t_interval([100 * (mine[k] - theirs[k]) for k in shared], what="episodes")
+            run_mean = 100 * sum(mine[k] for k in shared) / len(shared)
+            ref_mean = 100 * sum(theirs[k] for k in shared) / len(shared)
+            print(f"| {run.name} | {path.stem} | {len(shared)} | {run_mean:.1f} | {ref_mean:.1f} | "
+                  f"{diff.value:+.1f} [{diff.low:+.1f}, {diff.high:+.1f}] |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,22 +6,24 @@ prints, per split, the mean share of inadmissible actions per episode and the
 paired difference with its 95% t interval over episodes.
 
 The reference is the base model under the track's evaluation protocol, one
-JSONL per split written by ``prism-gym eval --save-trajectories`` (ALFWorld:
-128 episodes, at most 40 steps, T 0.4, the answer budget the runs derive from
-their expert data):
+JSONL per split written by ``prism-gym eval --save-trajectories`` (128
+episodes per split, at most 40 / 15 steps, T 0.4, the answer budget the runs
+derive from their expert data: 24 / 48 tokens):
 
     for split in valid_seen valid_unseen; do
       prism-gym eval --env alfworld --split $split --episodes 128 --max-steps 40 \\
         --temperature 0.4 --max-new-tokens 24 --save-trajectories base/$split.jsonl
     done
-    python benchmarks/invalid_actions.py base runs/tiny-track/alfworld-*-tiny-s0
+    prism-gym eval --env webshop --split test --episodes 128 --max-steps 15 \\
+      --temperature 0.4 --max-new-tokens 48 --save-trajectories base/test.jsonl
+    python benchmarks/invalid_actions.py base runs/tiny-track/*-tiny-s0
 
 A run's own ``eval/trajectories`` folder is a reference too (sft-then-rl
 against sft-only of the same seed: what the RL stage changed).
 
 Why per episode: the steps of one episode are not independent (a policy
 repeats an invalid action to the step limit), so the episode is the unit
-that is paired and resampled.
+that is paired, and the interval is a t interval over episodes.
 """
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from prism_gym.cli.show import trajectory_files
 from prism_gym.records import read_trajectories
 from prism_gym.stats import t_interval
 
@@ -50,15 +51,24 @@ def main(argv=None) -> int:
     parser.add_argument("reference", type=Path, help="folder of <split>.jsonl episodes to compare against")
     parser.add_argument("runs", type=Path, nargs="+", help="run directories (their eval/trajectories/*.jsonl)")
     args = parser.parse_args(argv)
+    if not args.reference.is_dir():
+        parser.error(f"{args.reference} is not a folder of <split>.jsonl episodes")
+    try:  # every run checked before any output
+        files = {run: trajectory_files(run) for run in args.runs}
+    except ValueError as err:
+        parser.error(str(err))
 
     print("| run | split | episodes | invalid % (run) | invalid % (reference) | difference, points [95% CI] |")
     print("|---|---|---:|---:|---:|---|")
+    references = {}  # split file name -> the reference's shares, read once for all runs
     for run in args.runs:
-        for path in sorted((run / "eval" / "trajectories").glob("*.jsonl")):
+        for path in files[run]:
             reference_path = args.reference / path.name
             if not reference_path.exists():
                 continue
-            mine, theirs = invalid_shares(path), invalid_shares(reference_path)
+            if path.name not in references:
+                references[path.name] = invalid_shares(reference_path)
+            mine, theirs = invalid_shares(path), references[path.name]
             shared = sorted(set(mine) & set(theirs))
             if not shared:
                 continue

@@ -204,6 +204,24 @@ def test_score_difference_with_every_score_at_a_bound_is_not_exactly_zero():
     assert stats.paired_difference(zero, zero, binary=False).difference.high == 0.0
 
 
+def test_score_difference_on_won_lost_scores_with_no_pair_differing_is_the_success_interval():
+    # ALFWorld's score is 100 x won. Three seeds x 64 tasks, the same one task won by both methods:
+    # no pair differs, so the score interval is 100 x the won/lost interval (not the bootstrap's [0, 0]).
+    won = np.zeros((3, 64))
+    won[2, 5] = 1.0
+    success = stats.paired_difference(won, won, binary=True)
+    score = stats.paired_difference(100 * won, 100 * won, binary=False, bounds=(0.0, 100.0))
+    assert success.difference.high > 0
+    assert (score.difference.low, score.difference.high) == pytest.approx(
+        (100 * success.difference.low, 100 * success.difference.high))
+    assert score.difference.method.endswith("(no pair differs)")
+    # once a pair differs, the bootstrap is back
+    other = 100 * won
+    other[0, 0] = 100.0
+    assert stats.paired_difference(other, 100 * won, binary=False,
+                                   bounds=(0.0, 100.0)).difference.method == "paired bootstrap over seeds and tasks"
+
+
 def test_seed_and_task_bootstrap_on_two_seeds():
     # Two seeds; the difference is 1 on every task of seed 0 and 0 on every task of seed 1. Drawing two
     # seeds with replacement gives means 1, 1/2, 0 with chances 1/4, 1/2, 1/4: the 95% interval is [0, 1].

@@ -324,14 +324,24 @@ def paired_difference(method: np.ndarray, baseline: np.ndarray, *, binary: bool,
     """Method minus baseline on seeds x tasks matrices of per-episode outcomes
     (row i of both is the same seed, column j the same task). ``binary`` says
     the outcome is won/lost (McNemar applies on one seed). ``bounds``: the
-    range of a non-binary outcome; when no pair differs and every outcome
-    sits at a bound (every WebShop score 0, or ALFWorld's 0/100 scores), the
-    interval is the paired score interval of "scored above the lower bound"
-    scaled to the range, since a bootstrap of all-zero differences would say
-    "exactly 0"."""
+    range of a non-binary outcome. When every outcome of both sits at a bound
+    (ALFWorld's score is 100 x won; every WebShop score 0), the scores are
+    won/lost outcomes in disguise: they are compared as won/lost ("scored
+    above the lower bound") and the result scaled to the range, so the score
+    difference has the success difference's interval and test rather than a
+    bootstrap over a handful of differing tasks."""
     a, b = np.asarray(method, dtype=float), np.asarray(baseline, dtype=float)
     if a.shape != b.shape or a.ndim != 2 or a.size == 0:
         raise StatsError(f"paired outcomes must be seeds x tasks matrices of one shape, got {a.shape} and {b.shape}")
+    if not binary and bounds is not None and np.isin(a, bounds).all() and np.isin(b, bounds).all():
+        lo, hi = bounds
+        won_lost = paired_difference((a != lo).astype(float), (b != lo).astype(float), binary=True,
+                                     confidence=confidence, resamples=resamples, rng_seed=rng_seed)
+        scale = hi - lo
+        est = won_lost.difference
+        method_name = f"{est.method}, scaled to the range {lo:g}-{hi:g} (every score at a bound)"
+        return Comparison(Estimate(float((a - b).mean()), est.low * scale, est.high * scale, method_name, est.n),
+                          won_lost.p_value, won_lost.test, won_lost.seeds, won_lost.tasks)
     d = a - b
     n_seeds, n_tasks = d.shape
     if n_seeds == 1 and binary:
@@ -357,18 +367,6 @@ def paired_difference(method: np.ndarray, baseline: np.ndarray, *, binary: bool,
             paired = newcombe_paired(a.ravel(), b.ravel(), confidence)
             low, high = paired.low, paired.high
             method_name = paired.method + " over all seed-task pairs (none differ)"
-    if not binary and bounds is not None and not np.any(d) and np.isin(a, bounds).all():
-        # No pair differs and every outcome sits at a bound of its range (every WebShop score 0;
-        # ALFWorld's score, 100 x won): the outcomes are won/lost on the range, and the bootstrap
-        # would again say "exactly 0". Use the won/lost interval, scaled to the range.
-        lo, hi = bounds
-        above = (a.ravel() != lo).astype(int)
-        paired = newcombe_paired(above, above, confidence)
-        low, high = paired.low * (hi - lo), paired.high * (hi - lo)
-        if a.min() == a.max():
-            method_name = paired.method + " at the range's bound (every outcome " + f"{a.flat[0]:g})"
-        else:
-            method_name = paired.method + " on the range's bounds (no pair differs)"
     return Comparison(Estimate(float(d.mean()), low, high, method_name, d.size), p, test, n_seeds, n_tasks)
 
 

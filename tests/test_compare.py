@@ -58,8 +58,11 @@ def test_single_seed_success_is_paired_by_task_and_tested_by_mcnemar():
     assert vs["success"]["p_value"] == pytest.approx(sps.binomtest(6, 6, 0.5).pvalue)
     assert vs["success"]["difference"]["value"] == pytest.approx(6 / 40)
     assert vs["score"]["difference"]["value"] == pytest.approx(100 * 6 / 40)
-    assert vs["score"]["test"] == "sign-flip permutation (exact)"
+    # every score is 0 or 100 (100 x won): the score is compared as won/lost, its interval 100 x success's
+    assert vs["score"]["test"] == "McNemar exact"
     assert vs["score"]["p_value"] == pytest.approx(2 / 2 ** 6)
+    assert (vs["score"]["difference"]["low"], vs["score"]["difference"]["high"]) == pytest.approx(
+        (100 * vs["success"]["difference"]["low"], 100 * vs["success"]["difference"]["high"]))
     summary = out["methods"][0]["summary"]
     ref = sps.binomtest(12, 40).proportion_ci(method="wilson")
     assert (summary["success"]["low"], summary["success"]["high"]) == pytest.approx((ref.low, ref.high))

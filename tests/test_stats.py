@@ -214,12 +214,34 @@ def test_score_difference_on_won_lost_scores_with_no_pair_differing_is_the_succe
     assert success.difference.high > 0
     assert (score.difference.low, score.difference.high) == pytest.approx(
         (100 * success.difference.low, 100 * success.difference.high))
-    assert score.difference.method.endswith("(no pair differs)")
-    # once a pair differs, the bootstrap is back
+    assert score.difference.method.endswith("(every score at a bound)")
+    # once a pair differs, still 100 x the won/lost comparison (the same seed-and-task bootstrap)
     other = 100 * won
     other[0, 0] = 100.0
-    assert stats.paired_difference(other, 100 * won, binary=False,
-                                   bounds=(0.0, 100.0)).difference.method == "paired bootstrap over seeds and tasks"
+    moved = stats.paired_difference(other, 100 * won, binary=False, bounds=(0.0, 100.0))
+    as_won = stats.paired_difference(other / 100, won, binary=True)
+    assert moved.difference.method.startswith("paired bootstrap over seeds and tasks")
+    assert (moved.difference.value, moved.difference.low, moved.difference.high) == pytest.approx(
+        (100 * as_won.difference.value, 100 * as_won.difference.low, 100 * as_won.difference.high))
+    assert moved.p_value == as_won.p_value
+
+
+def test_one_seed_score_difference_on_won_lost_scores_is_newcombe_and_mcnemar():
+    # Altman et al. (2000), Table 6.2, as ALFWorld scores (100 x won): 14 tasks won by both, 5 by the method
+    # only, 22 by neither. By hand (test_newcombe_paired_interval_by_hand): D = 100 x 5/41 = 12.20,
+    # interval 100 x [0.0115, 0.2265]; McNemar's exact p is the two-sided binomial test of 5 of 5 discordant
+    # pairs (scipy): 0.0625. A bootstrap over the 5 differing tasks would give a far narrower interval.
+    method = np.array([[100.0] * 14 + [100.0] * 5 + [0.0] * 22])
+    base = np.array([[100.0] * 14 + [0.0] * 5 + [0.0] * 22])
+    cmp = stats.paired_difference(method, base, binary=False, bounds=(0.0, 100.0))
+    assert cmp.difference.value == pytest.approx(500 / 41)
+    assert (cmp.difference.low, cmp.difference.high) == pytest.approx((1.15, 22.65), abs=0.05)
+    assert cmp.test == "McNemar exact"
+    assert cmp.p_value == pytest.approx(sps.binomtest(5, 5).pvalue, abs=1e-12)
+    # a score strictly inside the range keeps the bootstrap and its permutation test
+    inside = method.copy()
+    inside[0, 0] = 50.0
+    assert stats.paired_difference(inside, base, binary=False, bounds=(0.0, 100.0)).test.startswith("sign-flip")
 
 
 def test_seed_and_task_bootstrap_on_two_seeds():

@@ -9,9 +9,11 @@ Every number here comes with a 95% interval, and every method is named in the
   pooled episodes, which ignores seed noise);
 * a method against a baseline, from per-episode outcomes on shared seeds and
   shared tasks: the mean paired difference with a percentile bootstrap interval
-  that resamples seeds, then tasks (one seed: tasks only); its p-value is
-  McNemar's exact test (one seed, success), an exact or Monte Carlo sign-flip
-  permutation test (one seed, score) or the bootstrap's own (several seeds);
+  that resamples seeds, then tasks (one seed: tasks only), and the bootstrap's
+  own p-value; on one seed, success takes Newcombe's paired score interval and
+  McNemar's exact test, a score an exact or Monte Carlo sign-flip permutation
+  test. Scores that all sit at the range's ends (ALFWorld's 100 x won) are
+  compared as won/lost and scaled back;
 * without per-episode outcomes (older results): Newcombe's hybrid score
   interval for two independent proportions, with a two-proportion z test;
 * cost: the geometric mean of per-seed FLOP ratios with a t interval on logs;

@@ -85,6 +85,28 @@ def list_chat(shown: list[str], answer: str | None) -> list[dict]:
     return chat + ([{"role": "assistant", "content": answer}] if answer is not None else [])
 
 
+def train_on(model, optimizer, schedule, rows: list[tuple[list[int], list[int]]]) -> float:
+    """One optimizer step on ``rows`` of (token ids, labels; -100 = not in the loss),
+    right-padded into one batch; returns the loss."""
+    import torch
+
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.zeros((len(rows), width), dtype=torch.long)
+    labels = torch.full_like(ids, -100)
+    attention = torch.zeros_like(ids)
+    for i, (row_ids, row_labels) in enumerate(rows):
+        ids[i, :len(row_ids)] = torch.tensor(row_ids)
+        labels[i, :len(row_ids)] = torch.tensor(row_labels)
+        attention[i, :len(row_ids)] = 1
+    loss = model(input_ids=ids, attention_mask=attention, labels=labels).loss
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    schedule.step()
+    return loss.item()
+
+
 def mean_by_position(rows: list[list[float]]) -> list[float]:
     """Mean loss at each answer position, over the rows (up to the shortest answer)."""
     width = min(len(r) for r in rows)
@@ -122,6 +144,7 @@ def sampled_validity(model, tokenizer, probe: dict[str, list], kind: str, low: i
     from prism_gym.agents.prompts import parse_action
 
     rng = random.Random(1)
+    torch.manual_seed(0)  # the samples, so that two models are compared on the same draws
     out = {}
     for env, chats in probe.items():
         valid, example = 0, None
@@ -196,21 +219,8 @@ def cmd_curriculum(args) -> None:
                 ids = list(enc["input_ids"])
                 rows.append((ids, [t if m else -100 for t, m in zip(ids, enc["assistant_masks"])]))
                 tokens += len(ids)
-            width = max(len(r[0]) for r in rows)
-            ids = torch.zeros((len(rows), width), dtype=torch.long)
-            labels = torch.full_like(ids, -100)
-            attention = torch.zeros_like(ids)
-            for i, (row_ids, row_labels) in enumerate(rows):
-                ids[i, :len(row_ids)] = torch.tensor(row_ids)
-                labels[i, :len(row_ids)] = torch.tensor(row_labels)
-                attention[i, :len(row_ids)] = 1
-            loss = model(input_ids=ids, attention_mask=attention, labels=labels).loss
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-        print(f"stage {stage}: {time.perf_counter() - started:.0f} s, last loss {loss.item():.3f}", flush=True)
+            loss = train_on(model, optimizer, schedule, rows)
+        print(f"stage {stage}: {time.perf_counter() - started:.0f} s, last loss {loss:.3f}", flush=True)
         report(f"{kind} k={low}-{high}, {steps} steps", stage)
         if args.out:
             model.save_pretrained(args.out)
@@ -285,22 +295,9 @@ def cmd_tokenizer(args) -> None:
     started = time.perf_counter()
     for step in range(1, args.steps + 1):
         encoded = [encode(*row(train[rng.randrange(len(train))], rng)) for _ in range(args.rows)]
-        width = max(len(ids) for ids, _ in encoded)
-        ids = torch.zeros((len(encoded), width), dtype=torch.long)
-        attention = torch.zeros_like(ids)
-        labels = torch.full_like(ids, -100)
-        for i, (row_ids, _) in enumerate(encoded):
-            ids[i, :len(row_ids)] = torch.tensor(row_ids)
-            attention[i, :len(row_ids)] = 1
-            labels[i, :len(row_ids)] = torch.tensor(row_ids)
-        loss = model(input_ids=ids, attention_mask=attention, labels=labels).loss
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
+        loss = train_on(model, optimizer, schedule, [(ids, ids) for ids, _ in encoded])  # plain next-token loss
         if step % args.every == 0 or step == args.steps:
-            print(json.dumps({"step": step, "loss": round(loss.item(), 3), "s": round(time.perf_counter() - started),
+            print(json.dumps({"step": step, "loss": round(loss, 3), "s": round(time.perf_counter() - started),
                               "answer loss by position (k = 3)": probe_losses()}), flush=True)
 
 

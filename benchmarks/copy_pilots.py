@@ -117,9 +117,11 @@ def mean_by_position(rows: list[list[float]]) -> list[float]:
 def answer_token_losses(model, tokenizer, chat) -> list[float]:
     import torch
 
-    enc = tokenizer.apply_chat_template(chat, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
-    ids = torch.tensor([list(enc["input_ids"])])
-    mask = torch.tensor(list(enc["assistant_masks"]), dtype=torch.bool)[1:]
+    from prism_gym.chat_mask import assistant_tokens
+
+    token_ids, answer_mask = assistant_tokens(tokenizer, chat)
+    ids = torch.tensor([token_ids])
+    mask = torch.tensor(answer_mask, dtype=torch.bool)[1:]
     with torch.no_grad():
         logp = torch.log_softmax(model(ids).logits[0, :-1].float(), -1)
     losses = -logp.gather(1, ids[0, 1:, None])[:, 0]
@@ -187,6 +189,8 @@ def cmd_answer_losses(args) -> None:
 def cmd_curriculum(args) -> None:
     import torch
 
+    from prism_gym.chat_mask import assistant_tokens
+
     model, tokenizer = load(args.model)
     train, held = walk_steps(args.cache)
     probe = probe_steps(held)
@@ -214,10 +218,8 @@ def cmd_curriculum(args) -> None:
                 chat = train[rng.randrange(len(train))]
                 if kind == "list":
                     chat = list_chat(*list_row(chat, rng, low, high))
-                enc = tokenizer.apply_chat_template(chat, tokenize=True, return_dict=True,
-                                                    return_assistant_tokens_mask=True)
-                ids = list(enc["input_ids"])
-                rows.append((ids, [t if m else -100 for t, m in zip(ids, enc["assistant_masks"])]))
+                ids, mask = assistant_tokens(tokenizer, chat)
+                rows.append((ids, [t if m else -100 for t, m in zip(ids, mask)]))
                 tokens += len(ids)
             loss = train_on(model, optimizer, schedule, rows)
         print(f"stage {stage}: {time.perf_counter() - started:.0f} s, last loss {loss:.3f}", flush=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 from prism_gym.agent import ActRequest
+from prism_gym.agents.constrained import AdmissibleLogitsProcessor, AnswerTokens, check_decoding, masked_logprobs
 from prism_gym.agents.prompts import parse_action, step_messages
 
 # End-of-turn markers of common chat templates; whichever the vocabulary has
@@ -40,6 +41,8 @@ class Generation:
     prompt_ids: list[int]
     completion_ids: list[int]
     logprobs: list[float] | None = None
+    # Admissible decoding: the tokens allowed before each completion token (None: any).
+    allowed: list[list[int] | None] | None = None
     prompt_truncated: bool = False
     num_prompt: int = 0  # token counts, filled whether or not the ids are kept
     num_generated: int = 0
@@ -66,13 +69,16 @@ class GenerationBackend(Protocol):
     generated token ids (possibly running past the first stop token; the agent
     cuts there) and, when ``record_logprobs``, one log-probability per generated
     token under the model's distribution at the sampling temperature
-    (unprocessed by top-k/top-p), else ``None``.
+    (unprocessed by top-k/top-p), else ``None``. With ``constraints`` (one
+    :class:`~prism_gym.agents.constrained.AnswerConstraint` or ``None`` per
+    prompt), each prompt's tokens are drawn from its allowed set only, and its
+    log-probabilities are those of the masked distribution.
     """
 
     name: str
 
-    def generate(self, prompts: Sequence[list[int]], settings: SamplingSettings,
-                 record_logprobs: bool = False) -> list[tuple[list[int], list[float] | None]]: ...
+    def generate(self, prompts: Sequence[list[int]], settings: SamplingSettings, record_logprobs: bool = False,
+                 constraints: Sequence | None = None) -> list[tuple[list[int], list[float] | None]]: ...
 
 
 class HFGenerate:
@@ -83,8 +89,9 @@ class HFGenerate:
     def __init__(self, model):
         self.model = model
 
-    def generate(self, prompts, settings, record_logprobs=False):
+    def generate(self, prompts, settings, record_logprobs=False, constraints=None):
         import torch
+        from transformers import LogitsProcessorList
 
         width = max(len(ids) for ids in prompts)
         input_ids = torch.full((len(prompts), width), settings.pad_id, dtype=torch.long)
@@ -93,12 +100,18 @@ class HFGenerate:
             input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
             attention[row, width - len(ids):] = 1
         device = self.model.device
+        constrained = constraints is not None and any(c is not None for c in constraints)
+        processors = LogitsProcessorList([AdmissibleLogitsProcessor(constraints, width)] if constrained else [])
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device),
-                                      generation_config=self._config(settings, record_logprobs))
+                                      generation_config=self._config(settings, record_logprobs),
+                                      logits_processor=processors)
         new_tokens = out.sequences[:, width:].tolist()
-        logprobs = self._logprobs(out, new_tokens, settings) if record_logprobs else [None] * len(new_tokens)
-        return list(zip(new_tokens, logprobs))
+        if not record_logprobs:
+            return [(tokens, None) for tokens in new_tokens]
+        allowed = [c.allowed_along(tokens) if c is not None else None
+                   for c, tokens in zip(constraints if constrained else [None] * len(new_tokens), new_tokens)]
+        return list(zip(new_tokens, self._logprobs(out, new_tokens, settings, allowed)))
 
     @staticmethod
     def _config(settings: SamplingSettings, record_logprobs: bool):
@@ -112,16 +125,20 @@ class HFGenerate:
         return GenerationConfig(**options)
 
     @staticmethod
-    def _logprobs(out, new_tokens: list[list[int]], settings: SamplingSettings) -> list[list[float]]:
+    def _logprobs(out, new_tokens: list[list[int]], settings: SamplingSettings,
+                  allowed: list | None = None) -> list[list[float]]:
         """Log-probability of every generated token under the model's
-        distribution at the sampling temperature (unprocessed by top-k/top-p),
-        the quantity a policy-gradient update compares against."""
+        distribution at the sampling temperature (unprocessed by top-k/top-p;
+        masked to the allowed tokens under admissible decoding), the quantity a
+        policy-gradient update compares against."""
         import torch
 
         scale = settings.temperature if settings.do_sample else 1.0
+        allowed = allowed or [None] * len(new_tokens)
         columns = []
         for step, logits in enumerate(out.logits):
-            logp = torch.log_softmax(logits.float() / scale, dim=-1)
+            at_step = [[row[step] if step < len(row) else None] if row is not None else None for row in allowed]
+            logp = masked_logprobs(logits.float()[:, None, :] / scale, at_step)[:, 0]
             chosen = torch.tensor([row[step] for row in new_tokens], device=logp.device).unsqueeze(1)
             columns.append(logp.gather(1, chosen).squeeze(1))
         return torch.stack(columns, dim=1).tolist() if columns else [[] for _ in new_tokens]
@@ -146,7 +163,9 @@ class VLLMGenerate:
         self.engine = LLM(model=str(model_dir), seed=seed, gpu_memory_utilization=gpu_memory_utilization,
                           **engine_options)
 
-    def generate(self, prompts, settings, record_logprobs=False):
+    def generate(self, prompts, settings, record_logprobs=False, constraints=None):
+        if constraints is not None and any(c is not None for c in constraints):
+            raise NotImplementedError("admissible decoding runs on the hf backend; use decoding='free' with vllm")
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
@@ -192,7 +211,7 @@ class LLMAgent:
                  device: str | None = None, do_sample: bool = False, temperature: float = 1.0,
                  top_p: float = 1.0, top_k: int = 0, max_new_tokens: int = 48,
                  history_window: int | None = None, max_prompt_tokens: int | None = None, seed: int = 0,
-                 backend: GenerationBackend | None = None):
+                 backend: GenerationBackend | None = None, decoding: str = "free"):
         if model is None or isinstance(model, (str, os.PathLike)):
             if tokenizer is not None:
                 raise ValueError("pass a tokenizer only together with a loaded model")
@@ -218,6 +237,8 @@ class LLMAgent:
         self.stop_ids = self._stop_token_ids()
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
         self.backend = backend if backend is not None else HFGenerate(model)
+        self.decoding = check_decoding(decoding)
+        self._answers = AnswerTokens(tokenizer, self.stop_ids) if decoding == "admissible" else None
         self.seed = seed
         self.reseed(seed)
 
@@ -251,7 +272,7 @@ class LLMAgent:
         return {"model": self.model_name, "do_sample": self.do_sample, "temperature": self.temperature,
                 "top_p": self.top_p, "top_k": self.top_k, "max_new_tokens": self.max_new_tokens,
                 "history_window": self.history_window, "max_prompt_tokens": self.max_prompt_tokens,
-                "backend": self.backend.name}
+                "backend": self.backend.name, "decoding": self.decoding}
 
     # -- acting ------------------------------------------------------------------
     def prompt_ids(self, req: ActRequest) -> tuple[list[int], bool]:
@@ -275,17 +296,25 @@ class LLMAgent:
         settings = SamplingSettings(max_new_tokens=self.max_new_tokens, stop_ids=self.stop_ids, pad_id=self.pad_id,
                                     do_sample=self.do_sample, temperature=self.temperature, top_p=self.top_p,
                                     top_k=self.top_k)
-        outputs = self.backend.generate([ids for ids, _ in prompts], settings, record_logprobs=record_tokens)
+        constraints = None
+        if self._answers is not None:
+            constraints = [self._answers.constraint(req.admissible_actions) for req in requests]
+        # Backends that predate constraints are called as before under free decoding.
+        extra = {"constraints": constraints} if constraints is not None else {}
+        outputs = self.backend.generate([ids for ids, _ in prompts], settings, record_logprobs=record_tokens, **extra)
         results = []
         for row, (tokens, logprobs) in enumerate(outputs):
             completion = self._cut_at_stop(tokens)
+            allowed = None
+            if record_tokens and constraints is not None and constraints[row] is not None:
+                allowed = constraints[row].allowed_along(completion)
             text = self.tokenizer.decode(completion, skip_special_tokens=True)
             action, well_formed = parse_action(text)
             results.append(Generation(
                 text=text, action=action, well_formed=well_formed,
                 prompt_ids=prompts[row][0] if record_tokens else [],
                 completion_ids=completion if record_tokens else [],
-                logprobs=logprobs[:len(completion)] if logprobs is not None else None,
+                logprobs=logprobs[:len(completion)] if logprobs is not None else None, allowed=allowed,
                 prompt_truncated=prompts[row][1], num_prompt=len(prompts[row][0]),
                 num_generated=len(completion)))
         return results

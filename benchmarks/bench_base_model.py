@@ -10,6 +10,7 @@ measured on the same tasks side by side as the floor.
     python benchmarks/bench_base_model.py                      # embedded default model
     python benchmarks/bench_base_model.py --episodes 128 --max-steps 15 --model path/to/model
     python benchmarks/bench_base_model.py --temperature 0.4   # at the evaluation's decoding
+    python benchmarks/bench_base_model.py --decoding admissible   # answers masked to the admissible actions
 """
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="sampling temperature (default 1: the base model's own distribution)")
+    parser.add_argument("--decoding", choices=("free", "admissible"), default="free",
+                        help="free (the model's own answers) or admissible (masked to the listed actions)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.temperature <= 0:
@@ -74,16 +77,17 @@ def main() -> None:
         budget = answer_budget(tokenizer, [turn.action for t in reference for turn in t.turns])
         for split in spec.eval_splits:
             llm = LLMAgent(env, model=model, tokenizer=tokenizer, do_sample=True, temperature=args.temperature,
-                           max_new_tokens=budget, seed=0)
+                           max_new_tokens=budget, seed=0, decoding=args.decoding)
             rows.append(measure(env, split, llm, args.episodes, args.max_steps))
             rows.append(measure(env, split, RandomAgent(env, seed=0), args.episodes, args.max_steps))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads"
     if args.json:
         print(json.dumps({"machine": machine, "model": args.model or "default", "temperature": args.temperature,
+                          "decoding": args.decoding,
                           "copy_test": copying, "rows": rows},
                          indent=2))
         return
-    print(f"base model {args.model or 'default'} at T={args.temperature:g}; {args.episodes} episodes per split, "
+    print(f"base model {args.model or 'default'} at T={args.temperature:g}, {args.decoding} decoding; {args.episodes} episodes per split, "
           f"at most {args.max_steps} steps; {machine}")
     print(f"copy test (a random {copying['tokens']}-token sequence, then its repeat): loss {copying['first']:.2f} "
           f"-> {copying['repeat']:.2f} nats per token (a model that copies predicts the repeat: near 0)")

@@ -34,6 +34,7 @@ class StepRecord:
     prompt_ids: list[int]
     completion_ids: list[int]
     logprobs: list[float] | None = None
+    allowed: list[list[int] | None] | None = None  # admissible decoding: the mask of each completion token
 
 
 @dataclass
@@ -157,7 +158,7 @@ def _note_generation(ep: _Running, gen, record_tokens: bool) -> None:
     ep.generated_tokens += gen.num_generated
     if record_tokens:
         ep.steps.append(StepRecord(prompt_ids=gen.prompt_ids, completion_ids=gen.completion_ids,
-                                   logprobs=gen.logprobs))
+                                   logprobs=gen.logprobs, allowed=getattr(gen, "allowed", None)))
 
 
 def _step(ep: _Running, action: str, limit: int) -> bool | None:

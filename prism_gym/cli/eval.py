@@ -21,7 +21,7 @@ def _env_spec(env: str):
 
 
 def _build_agent(agent: str, env: str, model: Optional[str], seed: int, temperature: float,
-                 max_new_tokens: int, device: Optional[str]):
+                 max_new_tokens: int, device: Optional[str], decoding: str = "free"):
     registry = get_registry()
     try:
         spec = registry.agent(agent)
@@ -30,9 +30,12 @@ def _build_agent(agent: str, env: str, model: Optional[str], seed: int, temperat
     options: dict = {"env_name": env}
     if agent == "llm":
         options.update(model=model, device=device, seed=seed, max_new_tokens=max_new_tokens,
-                       do_sample=temperature > 0, temperature=temperature if temperature > 0 else 1.0)
+                       do_sample=temperature > 0, temperature=temperature if temperature > 0 else 1.0,
+                       decoding=decoding)
     elif model is not None:
         raise fail(f"--model applies to the llm agent only, not to {agent!r}")
+    elif decoding != "free":
+        raise fail(f"--decoding applies to the llm agent only, not to {agent!r}")
     elif agent == "random":
         options["seed"] = seed
     try:
@@ -59,6 +62,8 @@ def eval_command(
                                       "> 0 = sampling at this temperature."),
     max_new_tokens: int = typer.Option(48, "--max-new-tokens", min=1, help="llm agent: tokens per answer."),
     device: Optional[str] = typer.Option(None, "--device", help="llm agent: torch device (cpu, cuda, ...)."),
+    decoding: str = typer.Option("free", "--decoding", help="llm agent: free, or admissible (answers masked to "
+                                 "the env's admissible actions; docs/agents.md)."),
     save_trajectories: Optional[Path] = typer.Option(None, "--save-trajectories", help="Write every episode to "
                                                      "this JSONL of Trajectory records (read it with `prism-gym "
                                                      "show`)."),
@@ -71,11 +76,13 @@ def eval_command(
     for option, target in (("--save-trajectories", save_trajectories), ("--json", json_path)):
         if target is not None and target.is_dir():
             raise fail(f"{option} {target} is a directory; give a file path")
+    if decoding not in ("free", "admissible"):
+        raise fail(f"--decoding must be free or admissible, not {decoding!r}")
     spec = _env_spec(env)
     split = split or (spec.eval_splits[0] if spec.eval_splits else None)
     if split is None:
         raise fail(f"env {spec.name!r} names no evaluation split; pass --split")
-    built = _build_agent(agent, spec.name, model, seed, temperature, max_new_tokens, device)
+    built = _build_agent(agent, spec.name, model, seed, temperature, max_new_tokens, device, decoding)
     try:
         result = evaluate(spec.name, built, split=split, episodes=episodes, seed=seed, max_steps=max_steps,
                           max_batch=batch, progress=True, return_trajectories=True)

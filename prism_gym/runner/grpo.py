@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from prism_gym.agents.constrained import masked_logprobs
 from prism_gym.algorithm import PlayedEpisode
 from prism_gym.records import Task
 from prism_gym.runner import dist
@@ -68,6 +69,9 @@ class StepSample:
     completion_ids: list[int]
     advantage: float
     old_logps: list[float] | None = None  # per completion token, set before the first of several steps
+    # Admissible decoding: the tokens the sampler allowed before each completion token (None: any).
+    # The policy is the masked distribution, so its log-probs here are masked the same way.
+    allowed: list[list[int] | None] | None = None
 
 
 def build_algorithm(cfg: RLConfig):
@@ -153,7 +157,8 @@ def group_samples(groups: Sequence[Sequence], algorithm, keep_zero_advantage: bo
                                  f"of {len(episode.steps)} steps")
             for step, adv in zip(episode.steps, per_step):
                 if step.completion_ids and (abs(adv) > 1e-8 or keep_zero_advantage):
-                    samples.append(StepSample(list(step.prompt_ids), list(step.completion_ids), float(adv)))
+                    samples.append(StepSample(list(step.prompt_ids), list(step.completion_ids), float(adv),
+                                              allowed=getattr(step, "allowed", None)))
     return samples, signal
 
 
@@ -184,7 +189,7 @@ def completion_logprobs(model, samples: Sequence[StepSample], pad_id: int, tempe
     logits = model(input_ids=ids, attention_mask=attn, position_ids=positions,
                    logits_to_keep=comp_len + 1).logits[:, :comp_len].float() / temperature
     targets = ids[:, prompt_width:]
-    logps = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+    logps = masked_logprobs(logits, [s.allowed for s in samples]).gather(-1, targets[..., None]).squeeze(-1)
     mask = attn[:, prompt_width:].float()
     return logps * mask, mask
 

@@ -294,6 +294,7 @@ class BenchRun:
                 context.rollout_options.setdefault("max_new_tokens", self.answer_budget(tok, cfg.rl.max_new_tokens))
                 width = cfg.probe.rollout_batch or (CPU_ROLLOUT_BATCH if model.device.type == "cpu" else None)
                 context.rollout_options.setdefault("max_batch", width)
+                context.rollout_options.setdefault("decoding", cfg.agent.decoding)
             return loaded["pair"]
 
         context.load_model = metered_load  # type: ignore[method-assign]
@@ -404,7 +405,7 @@ class BenchRun:
 
             torch.manual_seed(seed)
             agent = services.llm_agent(cfg.env, policy, tokenizer, sample=True, temperature=cfg.rl.temperature,
-                                       max_new_tokens=budget, seed=seed)
+                                       max_new_tokens=budget, seed=seed, decoding=cfg.agent.decoding)
             with torch.no_grad():
                 return services.rollout(cfg.env, batch_tasks, agent, group_size=group_size, seed=seed,
                                         max_steps=cfg.rl.max_steps, record_tokens=True, progress=False,
@@ -454,7 +455,7 @@ class BenchRun:
             sample = cfg.eval.temperature > 0
             agent = services.llm_agent(cfg.env, model, tokenizer, sample=sample,
                                        temperature=cfg.eval.temperature if sample else 1.0,
-                                       max_new_tokens=budget, seed=EVAL_TASK_SEED)
+                                       max_new_tokens=budget, seed=EVAL_TASK_SEED, decoding=cfg.agent.decoding)
             with torch.no_grad():
                 per_split[split] = services.evaluate(cfg.env, agent, split=split, episodes=cfg.eval.episodes,
                                                      seed=EVAL_TASK_SEED, max_steps=cfg.eval.max_steps,

@@ -49,13 +49,14 @@ def expert_agent(env: str):
     return get_registry().agent("expert").build(env_name=env)
 
 
-def llm_agent(env: str, model, tokenizer, *, sample: bool, temperature: float, max_new_tokens: int, seed: int):
+def llm_agent(env: str, model, tokenizer, *, sample: bool, temperature: float, max_new_tokens: int, seed: int,
+              decoding: str = "free"):
     """The LLM agent acting with an in-memory model (greedy for evaluation,
     sampled for RL)."""
     from prism_gym.agents.llm import LLMAgent
 
     return LLMAgent(env, model=model, tokenizer=tokenizer, do_sample=sample, temperature=temperature,
-                    max_new_tokens=max_new_tokens, seed=seed)
+                    max_new_tokens=max_new_tokens, seed=seed, decoding=decoding)
 
 
 def collect_expert(env: str, tasks: Sequence[Task], *, seed: int, max_steps: int | None,

@@ -55,8 +55,15 @@ for env in $ENVS; do
       prism-gym leaderboard render
       if [[ "$COMMIT" == 1 ]]; then
         rendered=(leaderboard/README.md leaderboard/index.html leaderboard/pareto.png)
-        git add "$board" leaderboard/entries "${rendered[@]}"
-        git commit -q -m "Tiny track: $id${TAG:+ ($TAG)}" -- "$board" leaderboard/entries "${rendered[@]}"
+        # Another commit in this checkout may hold the index lock for a moment: retry, never lose the cell.
+        for attempt in 1 2 3 4 5 6; do
+          if git add "$board" leaderboard/entries "${rendered[@]}" &&
+             git commit -q -m "Tiny track: $id${TAG:+ ($TAG)}" -- "$board" leaderboard/entries "${rendered[@]}"; then
+            break
+          fi
+          [[ $attempt == 6 ]] && { echo "could not commit $id; its files are in $board" >&2; exit 1; }
+          sleep 10
+        done
       fi
     done
   done

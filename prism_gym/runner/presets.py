@@ -357,7 +357,7 @@ def tiny(env: str, router: str, **kw) -> RunConfig:
       embedded model does not copy reliably from its prompt, so free decoding
       spends most steps on actions the env rejects; on one sft-only ALFWorld
       checkpoint, admissible decoding wins 15/128 valid_seen episodes where
-      free decoding wins 2/128 (docs/runner.md). The paper's 8B agents decode
+      free decoding wins 2/128 (docs/agents.md). The paper's 8B agents decode
       freely; the paper preset does too;
     - group size 4 (paper 8) and few updates: CPU budget;
     - the invalid-action penalty 0.1 per invalid step (verl-agent's

@@ -20,7 +20,14 @@ What is constrained:
   token (exactly what SFT trains on);
 - an action written as a template with a free slot, ``verb[<...>]`` (WebShop's
   ``search[<your query>]``), constrains its prefix ``<action>verb[`` only: the
-  query after it is the model's free text, as in the original.
+  query after it is the model's free text, as in the original
+  (``slot_text="free"``);
+- with ``slot_text="goal-span"`` the slot's text is instead a span of
+  consecutive words of the task's goal, any start, any length: a copy
+  mechanism for the query. The env's expert searches with such a span (the
+  instruction without its opener and its option and price clauses), and a
+  small model that cannot copy from its prompt otherwise writes queries
+  unrelated to the instruction. The agent still chooses the span.
 
 A path that is a prefix of a longer one (``click[b]`` and ``click[buy now]``
 share tokens) simply branches; the end-of-turn token ends whichever path is
@@ -35,6 +42,7 @@ from typing import Sequence
 from prism_gym.agents.prompts import format_action
 
 DECODINGS = ("free", "admissible")
+SLOT_TEXTS = ("free", "goal-span")
 _FREE_SLOT_RE = re.compile(r"^(\w+\[)<[^<>\[\]]*>\]$")  # search[<your query>] -> "search["
 _FREE = -1  # trie key: any token may follow this node
 
@@ -42,10 +50,20 @@ _FREE = -1  # trie key: any token may follow this node
 _RENDER_CHAT = [{"role": "user", "content": "."}]
 
 
-def check_decoding(decoding: str) -> str:
+def check_decoding(decoding: str, slot_text: str = "free") -> str:
     if decoding not in DECODINGS:
         raise ValueError(f"unknown decoding {decoding!r}; use one of {', '.join(DECODINGS)}")
+    if slot_text not in SLOT_TEXTS:
+        raise ValueError(f"unknown slot_text {slot_text!r}; use one of {', '.join(SLOT_TEXTS)}")
+    if slot_text != "free" and decoding != "admissible":
+        raise ValueError(f"slot_text={slot_text!r} constrains admissible decoding; it needs decoding='admissible'")
     return decoding
+
+
+def goal_spans(goal: str) -> list[str]:
+    """Every run of consecutive words of ``goal`` (split on whitespace)."""
+    words = goal.split()
+    return [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
 
 
 class AnswerConstraint:
@@ -92,26 +110,63 @@ class AnswerTokens:
     """Token paths of answers under one tokenizer and chat template, cached
     (admissible actions repeat across steps and episodes)."""
 
-    def __init__(self, tokenizer, stop_ids: Sequence[int], max_cached: int = 200_000):
+    def __init__(self, tokenizer, stop_ids: Sequence[int], max_cached: int = 200_000, slot_text: str = "free"):
+        check_decoding("admissible", slot_text)
         self.tokenizer = tokenizer
         self.stop_ids = [int(t) for t in stop_ids]
         self.max_cached = max_cached
+        self.slot_text = slot_text
         self._paths: dict[str, list[int]] = {}
         self._prefixes: dict[str, list[int]] = {}
+        self._constraints: dict[tuple, AnswerConstraint | None] = {}
+        self._suffix: list[int] | None | bool = False  # False: not probed yet; None: no fast path
 
-    def constraint(self, admissible: Sequence[str]) -> AnswerConstraint | None:
+    def constraint(self, admissible: Sequence[str], goal: str = "") -> AnswerConstraint | None:
         """The constraint for one decision, or ``None`` when nothing is listed
-        (the answer is then free)."""
+        (the answer is then free). ``goal`` feeds ``goal-span`` slots."""
+        key = (tuple(admissible), goal if self.slot_text == "goal-span" else "")
+        if key in self._constraints:
+            return self._constraints[key]
         paths, prefixes = [], []
         for action in admissible:
             slot = _FREE_SLOT_RE.match(action)
-            if slot:
+            if slot and self.slot_text == "goal-span" and goal.strip():
+                paths += self._paths_of([f"{slot.group(1)}{span}]" for span in goal_spans(goal)])
+            elif slot:
                 prefixes.append(self._prefix(slot.group(1)))
             else:
                 paths.append(self._path(action))
-        if not paths and not prefixes:
-            return None
-        return AnswerConstraint(paths, prefixes)
+        constraint = AnswerConstraint(paths, prefixes) if paths or prefixes else None
+        if len(self._constraints) >= 4096:  # one per (page, goal): bounded, most reuse is within a batch
+            self._constraints.clear()
+        self._constraints[key] = constraint
+        return constraint
+
+    def _paths_of(self, actions: Sequence[str]) -> list[list[int]]:
+        """Token paths of many actions: one batched tokenizer call when plain
+        tokenization plus the template's closing tokens reproduces the
+        template (checked once per tokenizer), else one rendering each."""
+        todo = [a for a in dict.fromkeys(actions) if a not in self._paths]
+        suffix = self._closing_tokens()
+        if todo and suffix is not None:
+            encoded = self.tokenizer([format_action(a) for a in todo], add_special_tokens=False)["input_ids"]
+            for action, ids in zip(todo, encoded):
+                self._remember(self._paths, action, list(ids) + suffix)
+        return [self._path(a) for a in actions]
+
+    def _closing_tokens(self) -> list[int] | None:
+        """The tokens a rendered answer ends with after its plain
+        tokenization (up to the stop token), when that holds for probe answers."""
+        if self._suffix is False:
+            self._suffix = None
+            probes = ["go to desk 1", "search[red cotton shirt, and size: large]", "click[b0abc12345]"]
+            plain = [self.tokenizer(format_action(p), add_special_tokens=False)["input_ids"] for p in probes]
+            full = [self._path(p) for p in probes]
+            if all(f[:len(p)] == list(p) for f, p in zip(full, plain)):
+                tails = {tuple(f[len(p):]) for f, p in zip(full, plain)}
+                if len(tails) == 1:
+                    self._suffix = list(tails.pop())
+        return self._suffix
 
     def _remember(self, cache: dict, key: str, value: list[int]) -> list[int]:
         if len(cache) >= self.max_cached:

@@ -211,7 +211,7 @@ class LLMAgent:
                  device: str | None = None, do_sample: bool = False, temperature: float = 1.0,
                  top_p: float = 1.0, top_k: int = 0, max_new_tokens: int = 48,
                  history_window: int | None = None, max_prompt_tokens: int | None = None, seed: int = 0,
-                 backend: GenerationBackend | None = None, decoding: str = "free"):
+                 backend: GenerationBackend | None = None, decoding: str = "free", slot_text: str = "free"):
         if model is None or isinstance(model, (str, os.PathLike)):
             if tokenizer is not None:
                 raise ValueError("pass a tokenizer only together with a loaded model")
@@ -237,8 +237,9 @@ class LLMAgent:
         self.stop_ids = self._stop_token_ids()
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
         self.backend = backend if backend is not None else HFGenerate(model)
-        self.decoding = check_decoding(decoding)
-        self._answers = AnswerTokens(tokenizer, self.stop_ids) if decoding == "admissible" else None
+        self.decoding, self.slot_text = check_decoding(decoding, slot_text), slot_text
+        self._answers = (AnswerTokens(tokenizer, self.stop_ids, slot_text=slot_text)
+                         if decoding == "admissible" else None)
         self.seed = seed
         self.reseed(seed)
 
@@ -272,7 +273,7 @@ class LLMAgent:
         return {"model": self.model_name, "do_sample": self.do_sample, "temperature": self.temperature,
                 "top_p": self.top_p, "top_k": self.top_k, "max_new_tokens": self.max_new_tokens,
                 "history_window": self.history_window, "max_prompt_tokens": self.max_prompt_tokens,
-                "backend": self.backend.name, "decoding": self.decoding}
+                "backend": self.backend.name, "decoding": self.decoding, "slot_text": self.slot_text}
 
     # -- acting ------------------------------------------------------------------
     def prompt_ids(self, req: ActRequest) -> tuple[list[int], bool]:
@@ -298,7 +299,7 @@ class LLMAgent:
                                     top_k=self.top_k)
         constraints = None
         if self._answers is not None:
-            constraints = [self._answers.constraint(req.admissible_actions) for req in requests]
+            constraints = [self._answers.constraint(req.admissible_actions, req.task.goal) for req in requests]
         # Backends that predate constraints are called as before under free decoding.
         extra = {"constraints": constraints} if constraints is not None else {}
         outputs = self.backend.generate([ids for ids, _ in prompts], settings, record_logprobs=record_tokens, **extra)

@@ -47,6 +47,8 @@ def main() -> None:
                         help="sampling temperature (default 1: the base model's own distribution)")
     parser.add_argument("--decoding", choices=("free", "admissible"), default="free",
                         help="free (the model's own answers) or admissible (masked to the listed actions)")
+    parser.add_argument("--slot-text", choices=("free", "goal-span"), default="free",
+                        help="admissible decoding: a search query's text, free or a span of the goal's words")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.temperature <= 0:
@@ -77,7 +79,7 @@ def main() -> None:
         budget = answer_budget(tokenizer, [turn.action for t in reference for turn in t.turns])
         for split in spec.eval_splits:
             llm = LLMAgent(env, model=model, tokenizer=tokenizer, do_sample=True, temperature=args.temperature,
-                           max_new_tokens=budget, seed=0, decoding=args.decoding)
+                           max_new_tokens=budget, seed=0, decoding=args.decoding, slot_text=args.slot_text)
             rows.append(measure(env, split, llm, args.episodes, args.max_steps))
             rows.append(measure(env, split, RandomAgent(env, seed=0), args.episodes, args.max_steps))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads"

@@ -11,7 +11,7 @@ import pytest
 from scipy import special, stats
 
 from prism_gym.agent import ActRequest
-from prism_gym.agents.constrained import AnswerConstraint, masked_logprobs
+from prism_gym.agents.constrained import AnswerConstraint, goal_spans, masked_logprobs
 from prism_gym.records import Task
 
 ALF_TASK = Task(env="alfworld", split="train", instance="0", task_type="pick_and_place_simple",
@@ -155,3 +155,48 @@ def test_decoding_is_a_run_setting_checked_before_any_stage(tmp_path):
     old = cfg.to_dict()
     old.pop("agent")
     assert RunConfig.from_dict(old).agent.decoding == "free"
+
+
+def test_goal_spans_hand_worked():
+    assert goal_spans("red  cotton shirt") == ["red", "red cotton", "red cotton shirt", "cotton", "cotton shirt",
+                                               "shirt"]
+    assert goal_spans("  ") == []
+
+
+def test_goal_span_queries_are_runs_of_the_goals_words(micro_lm):
+    agent = _agent(micro_lm, "admissible", slot_text="goal-span")
+    gens = agent.generate_batch(_requests(16), record_tokens=True)
+    spans = set(goal_spans(SHOP_TASK.goal))
+    for g in gens[16:32]:
+        assert g.well_formed and g.action.startswith("search[") and g.action.endswith("]"), g.text
+        assert g.action[len("search["):-1] in spans, g.action
+    assert all(g.action in ALF_ACTIONS for g in gens[:16])  # no slot: unchanged
+    assert all(g.action in SHOP_RESULTS for g in gens[32:])
+
+
+def test_batched_answer_paths_match_the_chat_template(micro_lm):
+    """The batched tokenisation of many answers (goal spans) gives the tokens
+    the chat template renders for each answer, cut at its stop token."""
+    from prism_gym.agents.constrained import AnswerTokens
+    from prism_gym.agents.prompts import format_action
+    from prism_gym.chat_mask import assistant_tokens
+
+    model, tok = micro_lm
+    agent = _agent(micro_lm, "admissible")
+    fast = AnswerTokens(tok, agent.stop_ids, slot_text="goal-span")
+    actions = [f"search[{span}]" for span in goal_spans("Buy me zipper closure hoodies with color: clear, and size")]
+    paths = fast._paths_of(actions)
+    assert fast._closing_tokens() is not None  # the fast path is the one under test
+    for action, path in zip(actions, paths):
+        ids, mask = assistant_tokens(tok, [{"role": "user", "content": "x"},
+                                           {"role": "assistant", "content": format_action(action)}])
+        rendered = [t for t, m in zip(ids, mask) if m]
+        stop = next(i for i, t in enumerate(rendered) if t in agent.stop_ids)
+        assert path == rendered[:stop + 1], action
+
+
+def test_slot_text_needs_admissible_decoding(micro_lm):
+    with pytest.raises(ValueError, match="slot_text"):
+        _agent(micro_lm, "free", slot_text="goal-span")
+    with pytest.raises(ValueError, match="slot_text"):
+        _agent(micro_lm, "admissible", slot_text="anything")

@@ -21,7 +21,7 @@ def _env_spec(env: str):
 
 
 def _build_agent(agent: str, env: str, model: Optional[str], seed: int, temperature: float,
-                 max_new_tokens: int, device: Optional[str], decoding: str = "free"):
+                 max_new_tokens: int, device: Optional[str], decoding: str = "free", slot_text: str = "free"):
     registry = get_registry()
     try:
         spec = registry.agent(agent)
@@ -31,7 +31,7 @@ def _build_agent(agent: str, env: str, model: Optional[str], seed: int, temperat
     if agent == "llm":
         options.update(model=model, device=device, seed=seed, max_new_tokens=max_new_tokens,
                        do_sample=temperature > 0, temperature=temperature if temperature > 0 else 1.0,
-                       decoding=decoding)
+                       decoding=decoding, slot_text=slot_text)
     elif model is not None:
         raise fail(f"--model applies to the llm agent only, not to {agent!r}")
     elif decoding != "free":
@@ -64,6 +64,8 @@ def eval_command(
     device: Optional[str] = typer.Option(None, "--device", help="llm agent: torch device (cpu, cuda, ...)."),
     decoding: str = typer.Option("free", "--decoding", help="llm agent: free, or admissible (answers masked to "
                                  "the env's admissible actions; docs/agents.md)."),
+    slot_text: str = typer.Option("free", "--slot-text", help="llm agent, admissible decoding: a search query's "
+                                  "text, free or goal-span (consecutive words of the goal)."),
     save_trajectories: Optional[Path] = typer.Option(None, "--save-trajectories", help="Write every episode to "
                                                      "this JSONL of Trajectory records (read it with `prism-gym "
                                                      "show`)."),
@@ -78,11 +80,14 @@ def eval_command(
             raise fail(f"{option} {target} is a directory; give a file path")
     if decoding not in ("free", "admissible"):
         raise fail(f"--decoding must be free or admissible, not {decoding!r}")
+    if slot_text not in ("free", "goal-span") or (slot_text != "free" and decoding != "admissible"):
+        raise fail(f"--slot-text must be free or goal-span, and goal-span needs --decoding admissible "
+                   f"(got {slot_text!r} with {decoding!r})")
     spec = _env_spec(env)
     split = split or (spec.eval_splits[0] if spec.eval_splits else None)
     if split is None:
         raise fail(f"env {spec.name!r} names no evaluation split; pass --split")
-    built = _build_agent(agent, spec.name, model, seed, temperature, max_new_tokens, device, decoding)
+    built = _build_agent(agent, spec.name, model, seed, temperature, max_new_tokens, device, decoding, slot_text)
     try:
         result = evaluate(spec.name, built, split=split, episodes=episodes, seed=seed, max_steps=max_steps,
                           max_batch=batch, progress=True, return_trajectories=True)

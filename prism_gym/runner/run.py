@@ -295,6 +295,7 @@ class BenchRun:
                 width = cfg.probe.rollout_batch or (CPU_ROLLOUT_BATCH if model.device.type == "cpu" else None)
                 context.rollout_options.setdefault("max_batch", width)
                 context.rollout_options.setdefault("decoding", cfg.agent.decoding)
+                context.rollout_options.setdefault("slot_text", cfg.agent.slot_text)
             return loaded["pair"]
 
         context.load_model = metered_load  # type: ignore[method-assign]
@@ -405,7 +406,8 @@ class BenchRun:
 
             torch.manual_seed(seed)
             agent = services.llm_agent(cfg.env, policy, tokenizer, sample=True, temperature=cfg.rl.temperature,
-                                       max_new_tokens=budget, seed=seed, decoding=cfg.agent.decoding)
+                                       max_new_tokens=budget, seed=seed, decoding=cfg.agent.decoding,
+                                       slot_text=cfg.agent.slot_text)
             with torch.no_grad():
                 return services.rollout(cfg.env, batch_tasks, agent, group_size=group_size, seed=seed,
                                         max_steps=cfg.rl.max_steps, record_tokens=True, progress=False,
@@ -455,7 +457,8 @@ class BenchRun:
             sample = cfg.eval.temperature > 0
             agent = services.llm_agent(cfg.env, model, tokenizer, sample=sample,
                                        temperature=cfg.eval.temperature if sample else 1.0,
-                                       max_new_tokens=budget, seed=EVAL_TASK_SEED, decoding=cfg.agent.decoding)
+                                       max_new_tokens=budget, seed=EVAL_TASK_SEED, decoding=cfg.agent.decoding,
+                                       slot_text=cfg.agent.slot_text)
             with torch.no_grad():
                 per_split[split] = services.evaluate(cfg.env, agent, split=split, episodes=cfg.eval.episodes,
                                                      seed=EVAL_TASK_SEED, max_steps=cfg.eval.max_steps,

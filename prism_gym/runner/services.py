@@ -50,13 +50,13 @@ def expert_agent(env: str):
 
 
 def llm_agent(env: str, model, tokenizer, *, sample: bool, temperature: float, max_new_tokens: int, seed: int,
-              decoding: str = "free"):
+              decoding: str = "free", slot_text: str = "free"):
     """The LLM agent acting with an in-memory model (greedy for evaluation,
     sampled for RL)."""
     from prism_gym.agents.llm import LLMAgent
 
     return LLMAgent(env, model=model, tokenizer=tokenizer, do_sample=sample, temperature=temperature,
-                    max_new_tokens=max_new_tokens, seed=seed, decoding=decoding)
+                    max_new_tokens=max_new_tokens, seed=seed, decoding=decoding, slot_text=slot_text)
 
 
 def collect_expert(env: str, tasks: Sequence[Task], *, seed: int, max_steps: int | None,

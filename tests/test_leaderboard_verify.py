@@ -32,8 +32,9 @@ class FakeEvaluate:
 
 
 def fake_agent_factory(calls):
-    def factory(env_name, checkpoint, *, max_new_tokens, device, temperature=0.0):
-        calls.append((env_name, checkpoint.name, max_new_tokens, device, temperature))
+    def factory(env_name, checkpoint, *, max_new_tokens, device, temperature=0.0, decoding="free", slot_text="free"):
+        calls.append((env_name, checkpoint.name, max_new_tokens, device, temperature)
+                     + ((decoding, slot_text) if (decoding, slot_text) != ("free", "free") else ()))
         return "agent"
     return factory
 
@@ -73,6 +74,24 @@ def test_verify_samples_at_the_recorded_temperature(tmp_path, monkeypatch):
     built = []
     verify(entry_path, root=board, evaluate=FakeEvaluate(), agent_factory=fake_agent_factory(built), progress=False)
     assert built == [("alfworld", "final", 24, None, 0.4)]
+
+
+def test_verify_decodes_as_the_run_did(tmp_path, monkeypatch):
+    """A run that decoded within the admissible actions records it (from its
+    config when its evaluation block predates the field), and verify builds
+    its agent that way; a run without the setting decoded freely."""
+    monkeypatch.chdir(tmp_path)
+    result = make_result(success=0.5)
+    result["config"]["agent"] = {"decoding": "admissible", "slot_text": "goal-span"}
+    result["fingerprints"]["config"] = config_fingerprint(result["config"])
+    run_dir = make_run(tmp_path / "runs", result)
+    board = tmp_path / "leaderboard"
+    entry_path = submit(run_dir, board / "entries", submitted=SUBMITTED)
+    protocol = json.loads(entry_path.read_text())["evaluation"]
+    assert (protocol["decoding"], protocol["slot_text"]) == ("admissible", "goal-span")
+    built = []
+    verify(entry_path, root=board, evaluate=FakeEvaluate(), agent_factory=fake_agent_factory(built), progress=False)
+    assert built == [("alfworld", "final", 24, None, 0.0, "admissible", "goal-span")]
 
 
 def test_verify_outside_tolerance_is_not_reproduced(submitted):

@@ -23,6 +23,7 @@ from typing import Any
 
 from prism_gym.leaderboard.fields import Bool, Field, List, Map, Num, Obj, Scalar, Str
 from prism_gym.leaderboard.loading import NAME, NAME_HINT
+from prism_gym.runner.presets import DECODINGS, SLOT_TEXTS
 
 RESULT_SCHEMA_VERSION = 2
 ENTRY_SCHEMA_VERSION = 2
@@ -92,12 +93,15 @@ def _evaluation(extra: bool, nullable: bool = False) -> Obj:
     """How the run was evaluated, so ``verify`` can repeat it exactly: the
     splits in order with the seed and episode count of each, the env's step
     limit, the agent's generation budget and its sampling temperature (absent
-    or 0: greedy decoding, as entries made before sampled evaluation were)."""
+    or 0: greedy decoding, as entries made before sampled evaluation were),
+    and its decoding (absent: free decoding, as entries made before
+    admissible decoding were)."""
     split = Obj({"split": Str(NAME, hint=NAME_HINT), "seed": Num(0, integer=True),
                  "episodes": Num(1, MAX_EPISODES, integer=True)}, extra=extra)
     return Obj({"splits": List(split, min_items=1, max_items=20), "max_steps": Num(1, integer=True, nullable=True),
                 "max_new_tokens": Num(1, integer=True, nullable=True)},
-               optional={"temperature": Num(0, 10)}, extra=extra, nullable=nullable)
+               optional={"temperature": Num(0, 10), "decoding": Str(choices=DECODINGS),
+                         "slot_text": Str(choices=SLOT_TEXTS)}, extra=extra, nullable=nullable)
 
 
 def _fingerprint(nullable: bool = False) -> Str:

@@ -89,13 +89,17 @@ def evaluation_protocol(result: dict) -> dict:
 
     Taken from result.json's ``evaluation`` block when present; otherwise
     derived from its ``config`` with the runner's convention that the i-th
-    evaluated split (in the order of ``metrics.per_split``) used seed + i."""
+    evaluated split (in the order of ``metrics.per_split``) used seed + i.
+    The agent's decoding comes from the block, else from ``config.agent``;
+    a result that names neither decoded freely."""
     given = result.get("evaluation")
+    agent = (result.get("config") or {}).get("agent") or {}
+    decoding = {key: str((given or {}).get(key) or agent.get(key) or "free") for key in ("decoding", "slot_text")}
     if given is not None:
         return {"splits": [{"split": s["split"], "seed": int(s["seed"]), "episodes": int(s["episodes"])}
                            for s in given["splits"]],
                 "max_steps": given.get("max_steps"), "max_new_tokens": given.get("max_new_tokens"),
-                "temperature": float(given.get("temperature") or 0.0)}
+                "temperature": float(given.get("temperature") or 0.0), **_non_default(decoding)}
     per_split = result["metrics"]["per_split"]
     if not per_split:
         raise SubmissionError("metrics.per_split is empty: a run must report at least one evaluated split")
@@ -107,7 +111,13 @@ def evaluation_protocol(result: dict) -> dict:
             "max_steps": max_steps if isinstance(max_steps, int) and not isinstance(max_steps, bool) else None,
             "max_new_tokens": max_new if isinstance(max_new, int) and not isinstance(max_new, bool) else None,
             "temperature": float(temperature) if isinstance(temperature, (int, float))
-            and not isinstance(temperature, bool) and temperature >= 0 else 0.0}
+            and not isinstance(temperature, bool) and temperature >= 0 else 0.0, **_non_default(decoding)}
+
+
+def _non_default(decoding: dict) -> dict:
+    """The decoding keys of an entry's protocol: omitted for free decoding, so
+    that entries of runs that decoded freely read as they always have."""
+    return decoding if decoding != {"decoding": "free", "slot_text": "free"} else {}
 
 
 def run_label(router: dict | None, baseline: str | None, algorithm: str = "") -> str:

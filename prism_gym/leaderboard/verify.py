@@ -35,12 +35,14 @@ VERIFICATION_SCHEMA_VERSION = 1
 
 
 def build_llm_agent(env_name: str, checkpoint: Path, *, max_new_tokens: int | None, device: str | None,
-                    temperature: float = 0.0):
+                    temperature: float = 0.0, decoding: str = "free", slot_text: str = "free"):
     """The LLM agent of the ``llm`` agent plugin on the checkpoint: greedy at
-    temperature 0, else sampling (the evaluation reseeds it per split)."""
+    temperature 0, else sampling (the evaluation reseeds it per split), with
+    the run's decoding."""
     from prism_gym.plugins import get_registry
 
-    options = {"env_name": env_name, "model": str(checkpoint), "device": device, "do_sample": temperature > 0}
+    options = {"env_name": env_name, "model": str(checkpoint), "device": device, "do_sample": temperature > 0,
+               "decoding": decoding, "slot_text": slot_text}
     if temperature > 0:
         options["temperature"] = temperature
     if max_new_tokens is not None:
@@ -121,7 +123,8 @@ def verify(entry_path: str | os.PathLike, *, root: str | os.PathLike = "leaderbo
                       reason=f"the checkpoint's weights hash to {actual}, the entry records {expected}")
         return record, _record(root, entry_path, record)
     agent = agent_factory(entry["env"]["name"], checkpoint, max_new_tokens=protocol["max_new_tokens"],
-                          device=device, temperature=float(protocol.get("temperature") or 0.0))
+                          device=device, temperature=float(protocol.get("temperature") or 0.0),
+                          decoding=protocol.get("decoding", "free"), slot_text=protocol.get("slot_text", "free"))
     env_kwargs = {"max_steps": protocol["max_steps"]} if protocol["max_steps"] else None
     for item in protocol["splits"]:
         split = item["split"]

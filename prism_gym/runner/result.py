@@ -63,11 +63,13 @@ def preset_fingerprint(config: dict) -> str:
 def evaluation_protocol(config: dict, per_split: dict, task_seed: int) -> dict:
     """The ``evaluation`` block of result.json: the splits in order with the
     task-list seed and the episodes played, the step and token limits and the
-    sampling temperature (0: greedy)."""
+    sampling temperature (0: greedy), and the agent's decoding."""
+    agent = config.get("agent") or {}
     return {"splits": [{"split": name, "seed": task_seed, "episodes": int(m["episodes"])}
                        for name, m in per_split.items()],
             "max_steps": config["eval"]["max_steps"], "max_new_tokens": config["eval"]["max_new_tokens"],
-            "temperature": float(config["eval"].get("temperature", 0.0))}
+            "temperature": float(config["eval"].get("temperature", 0.0)),
+            "decoding": agent.get("decoding", "free"), "slot_text": agent.get("slot_text", "free")}
 
 
 def weights_fingerprint(model_dir: Path) -> str:

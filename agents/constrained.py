@@ -127,15 +127,16 @@ class AnswerTokens:
         key = (tuple(admissible), goal if self.slot_text == "goal-span" else "")
         if key in self._constraints:
             return self._constraints[key]
-        paths, prefixes = [], []
+        answers, prefixes = [], []
         for action in admissible:
             slot = _FREE_SLOT_RE.match(action)
             if slot and self.slot_text == "goal-span" and goal.strip():
-                paths += self._paths_of([f"{slot.group(1)}{span}]" for span in goal_spans(goal)])
+                answers += [f"{slot.group(1)}{span}]" for span in goal_spans(goal)]
             elif slot:
                 prefixes.append(self._prefix(slot.group(1)))
             else:
-                paths.append(self._path(action))
+                answers.append(action)
+        paths = self._paths_of(answers)
         constraint = AnswerConstraint(paths, prefixes) if paths or prefixes else None
         if len(self._constraints) >= 4096:  # one per (page, goal): bounded, most reuse is within a batch
             self._constraints.clear()

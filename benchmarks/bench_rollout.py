@@ -13,8 +13,14 @@ and the ratio of each batch size's tokens/s to batch 1's. Each setting runs
 ``--repeats`` times and the fastest run is reported (greedy decoding makes the
 runs identical in work, so the spread is only interference).
 
+With ``--decoding free admissible`` every setting is measured under both
+decodings, interleaved, and each admissible row also reports its env steps/s
+against free decoding's at the same batch size: what masking the answers to
+the admissible actions costs (or saves: its answers end at their end token).
+
     python benchmarks/bench_rollout.py                     # default model, every env with a pretrain split
     python benchmarks/bench_rollout.py --env alfworld --batches 1 16 64 --steps 6 --model path/to/model
+    python benchmarks/bench_rollout.py --decoding free admissible --batches 16 64
 """
 from __future__ import annotations
 
@@ -42,7 +48,8 @@ class TimedAgent:
         return out
 
 
-def measure(env: str, split: str, batch: int, steps: int, model, tokenizer, max_new_tokens: int) -> dict:
+def measure(env: str, split: str, batch: int, steps: int, model, tokenizer, max_new_tokens: int,
+            decoding: str = "free") -> dict:
     from prism_gym.agents.llm import LLMAgent
     from prism_gym.plugins import get_registry
     from prism_gym.rollout import rollout
@@ -50,13 +57,14 @@ def measure(env: str, split: str, batch: int, steps: int, model, tokenizer, max_
     tasks = get_registry().env(env).list_tasks(split, limit=batch)
     group = -(-batch // len(tasks))  # ceil: repeat tasks as groups when the split is short
     tasks = tasks[:-(-batch // group)]
-    agent = TimedAgent(LLMAgent(env, model=model, tokenizer=tokenizer, max_new_tokens=max_new_tokens))
+    agent = TimedAgent(LLMAgent(env, model=model, tokenizer=tokenizer, max_new_tokens=max_new_tokens,
+                                decoding=decoding))
     started = time.perf_counter()
     episodes = rollout(env, tasks, agent, group_size=group, max_steps=steps, progress=False)[:batch]
     wall = time.perf_counter() - started
     env_steps = sum(ep.trajectory.num_steps for ep in episodes)
     tokens = sum(ep.generated_tokens for ep in episodes)
-    return {"env": env, "batch": batch, "episodes": len(episodes), "env_steps": env_steps,
+    return {"env": env, "decoding": decoding, "batch": batch, "episodes": len(episodes), "env_steps": env_steps,
             "generated_tokens": tokens, "prompt_tokens": sum(ep.prompt_tokens for ep in episodes),
             "wall_s": round(wall, 3), "generate_share": round(agent.generate_seconds / wall, 3),
             "env_steps_per_s": round(env_steps / wall, 2), "tokens_per_s": round(tokens / wall, 1)}
@@ -73,6 +81,8 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2, help="runs per setting; the fastest is reported "
                                                                "(the others were slowed by whatever else ran)")
+    parser.add_argument("--decoding", nargs="+", choices=("free", "admissible"), default=["free"],
+                        help="decodings to measure side by side (default: free)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = parser.parse_args()
 
@@ -91,18 +101,26 @@ def main() -> None:
     for env in envs:
         spec = registry.env(env)
         split = args.split or (spec.eval_splits[0] if spec.eval_splits else spec.splits[0])
-        measure(env, split, 1, 1, model, tokenizer, args.max_new_tokens)  # warm-up (allocations, caches)
-        base = None
+        for decoding in args.decoding:  # warm-up (allocations, caches)
+            measure(env, split, 1, 1, model, tokenizer, args.max_new_tokens, decoding)
+        base: dict[str, float] = {}
         for batch in args.batches:
-            runs = [measure(env, split, batch, args.steps, model, tokenizer, args.max_new_tokens)
-                    for _ in range(args.repeats)]
-            row = min(runs, key=lambda r: r["wall_s"])
-            base = base or row["tokens_per_s"]
-            row["tokens_per_s_vs_batch1"] = round(row["tokens_per_s"] / base, 2) if base else None
-            rows.append(row)
-            print(f"{env:9s} batch {batch:3d}: {row['env_steps_per_s']:8.2f} env steps/s "
-                  f"{row['tokens_per_s']:9.1f} tokens/s  (x{row['tokens_per_s_vs_batch1']} of batch 1, "
-                  f"{row['generate_share']:.0%} in generate, {row['wall_s']} s)", flush=True)
+            free_steps = None
+            for decoding in args.decoding:
+                runs = [measure(env, split, batch, args.steps, model, tokenizer, args.max_new_tokens, decoding)
+                        for _ in range(args.repeats)]
+                row = min(runs, key=lambda r: r["wall_s"])
+                base.setdefault(decoding, row["tokens_per_s"])
+                row["tokens_per_s_vs_batch1"] = round(row["tokens_per_s"] / base[decoding], 2) if base[decoding] else None
+                if decoding == "free":
+                    free_steps = row["env_steps_per_s"]
+                elif free_steps:
+                    row["env_steps_per_s_vs_free"] = round(row["env_steps_per_s"] / free_steps, 2)
+                rows.append(row)
+                versus = f", x{row['env_steps_per_s_vs_free']} the env steps/s of free" if "env_steps_per_s_vs_free" in row else ""
+                print(f"{env:9s} {decoding:10s} batch {batch:3d}: {row['env_steps_per_s']:8.2f} env steps/s "
+                      f"{row['tokens_per_s']:9.1f} tokens/s  (x{row['tokens_per_s_vs_batch1']} of batch 1, "
+                      f"{row['generate_share']:.0%} in generate, {row['wall_s']} s{versus})", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(rows, fh, indent=2)

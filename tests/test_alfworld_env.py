@@ -75,6 +75,32 @@ def test_expert_wins_with_reward_on_winning_step_only():
     assert info["goal_condition_success"] == 1.0
 
 
+def test_goal_condition_reward_pays_each_condition_once():
+    """reward_mode="goal_conditions" on the expert's episodes, against the
+    ALFRED goal conditions written out: a heat task pays 1/3 when the object
+    becomes hot and 2/3 when the hot object is placed (placed, and both); a
+    two-object task 1/2 per object placed; a simple pick-and-place 1 on the
+    win. Every return is 1, and the win mode pays 1 on the winning step only."""
+    tasks = list_tasks("valid_seen")
+    expected = {"pick_heat_then_place_in_recep": [1 / 3, 2 / 3], "pick_two_obj_and_place": [1 / 2, 1 / 2],
+                "pick_and_place_simple": [1.0]}
+    for task_type, paid in expected.items():
+        task = next(t for t in tasks if t.task_type == task_type)
+        for mode, want in (("goal_conditions", paid), ("win", [1.0])):
+            env = ALFWorldEnv(split="valid_seen", expert_actions=True, reward_mode=mode)
+            obs, info = env.reset(options={"task": task})
+            rewards = []
+            while True:
+                obs, reward, terminated, truncated, info = env.step(info["expert_action"])
+                rewards.append(reward)
+                if terminated or truncated:
+                    break
+            assert info["won"]
+            assert [r for r in rewards if r != 0] == pytest.approx(want), (task_type, mode, rewards)
+    with pytest.raises(ValueError, match="reward_mode"):
+        ALFWorldEnv(reward_mode="dense")
+
+
 def test_invalid_action_costs_a_step_and_truncates_at_limit():
     env = ALFWorldEnv(split="valid_seen", max_steps=3)
     env.reset(seed=0)

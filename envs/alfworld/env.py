@@ -1,6 +1,12 @@
 """``prism_gym/ALFWorld-v0``: the native ALFWorld engine as a Gymnasium env.
 
-Observations and actions are free text. ``info`` follows the uniform prism-gym
+Observations and actions are free text. The reward is the original's, 1 on the
+step that wins (``reward_mode="win"``). ``reward_mode="goal_conditions"`` is a
+denser training reward: each step is paid the change in the ALFRED
+goal-condition fraction (:meth:`Engine.goal_conditions`), so an episode's
+return is its final fraction (1 when won), and a heated-but-not-placed egg
+earns a third. It is potential-based shaping on the env's own metric; the
+paper's RL (verl-agent) trains on the win reward. ``info`` follows the uniform prism-gym
 contract (``admissible_actions``, ``won``, ``task``, ``score``,
 ``is_action_valid``, and ``expert_action`` on request) plus the original's
 ``admissible_commands`` and ALFWorld extras (``goal_condition_success``,
@@ -23,6 +29,7 @@ from prism_gym.envs.text_space import AnyText
 from prism_gym.records import Task
 
 MAX_TEXT = 1 << 16
+REWARD_MODES = ("win", "goal_conditions")
 DEFAULT_CYCLE_SEED = 1234  # the original's default game-order seed
 _LOC_PREFIX = re.compile(r"^You arrive at loc \d+\. ")
 
@@ -57,9 +64,12 @@ class ALFWorldEnv(gymnasium.Env):
                  game_files=None, max_steps: int = 50, expert_actions: bool = False, num_games: int | None = None,
                  game_seed: int = 0, drop_welcome_header: bool = False, include_help: bool | None = None,
                  strip_loc_prefix: bool = False, domain_randomization: bool = False,
-                 render_mode: str | None = None):
+                 reward_mode: str = "win", render_mode: str | None = None):
         if max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, not {max_steps}")
+        if reward_mode not in REWARD_MODES:
+            raise ValueError(f"unknown reward_mode {reward_mode!r}; use one of {', '.join(REWARD_MODES)}")
+        self.reward_mode = reward_mode
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', not {render_mode!r}")
         self.dialect = normalize_dialect(dialect)
@@ -151,6 +161,7 @@ class ALFWorldEnv(gymnasium.Env):
         if not isinstance(action, str):
             raise TypeError(f"an ALFWorld action is a string, not {type(action).__name__}")
         was_won = self.engine.won
+        was_fraction = self.engine.goal_condition_success()
         valid = self.engine.is_admissible(action)
         obs, won = self.engine.step(action)
         if self.strip_loc_prefix:
@@ -158,7 +169,10 @@ class ALFWorldEnv(gymnasium.Env):
         self.steps += 1
         if self.expert is not None:
             self.expert.observe()
-        reward = 1.0 if won and not was_won else 0.0
+        if self.reward_mode == "goal_conditions":
+            reward = self.engine.goal_condition_success() - was_fraction
+        else:
+            reward = 1.0 if won and not was_won else 0.0
         terminated = won
         truncated = (not won) and self.steps >= self.max_steps
         self._last_obs = obs

@@ -87,7 +87,9 @@ class EnvSettings:
     """Options passed to the env during RL (the reward the policy is trained
     on); evaluation always reports the env's own success and score."""
 
-    reward_mode: str | None = None  # WebShop: dense (the task score in [0, 1]), sparse_success or scaled
+    # WebShop: dense (the task score in [0, 1]), sparse_success or scaled;
+    # ALFWorld: win (the original's) or goal_conditions (the change in the goal-condition fraction per step)
+    reward_mode: str | None = None
 
 
 @dataclass
@@ -376,6 +378,14 @@ def tiny(env: str, router: str, **kw) -> RunConfig:
     - WebShop's reward is its own dense task score in [0, 1] (verl-agent trains
       on a 0/10 win reward; the dense score gives a tiny model's groups more
       signal), settable as ``environment.reward_mode``;
+    - ALFWorld's training reward is the goal-condition fraction
+      (``environment.reward_mode=goal_conditions``: each step is paid the
+      change in the fraction of ALFRED goal conditions met, so the return is
+      the final fraction, 1 when won; verl-agent trains on the win). With
+      admissible decoding there are no invalid actions to tell episodes apart,
+      so a group has signal only when its returns differ: for the sft-only
+      policy at T 1, 5 of 24 groups under the win reward and 10 of 24 under
+      the goal-condition reward (the same 96 episodes; docs/runner.md);
     - step limits: ALFWorld 30 in RL, 40 in evaluation (the expert needs at
       most 32 on the train split; paper 50); WebShop 10 in RL, 15 in
       evaluation (the paper's).
@@ -394,6 +404,7 @@ def tiny(env: str, router: str, **kw) -> RunConfig:
                       invalid_action_penalty=0.1)
     cfg.eval = EvalConfig(episodes=128, max_steps=40)
     if env == "alfworld":
+        cfg.environment.reward_mode = "goal_conditions"
         cfg.expert.trajectories = 256
         cfg.sft.epochs = 2.0
     if env == "webshop":

@@ -15,7 +15,7 @@ from prism_gym.leaderboard.reference import reference_entries, reference_filenam
 from prism_gym.leaderboard.render import render
 from prism_gym.leaderboard.submit import submit
 from prism_gym.leaderboard.table import build_tables, pareto_front
-from test_leaderboard import REPO, SUBMITTED, make_result, make_run
+from test_leaderboard import REPO, SUBMITTED, config_fingerprint, make_result, make_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -145,3 +145,18 @@ def test_cost_columns_come_from_the_reference_entries_when_a_run_finished_first(
     assert rows["prism (gini)"].relative_cost("vs_rl_only") == pytest.approx(1.5)
     assert rows["prism (gini)"].relative_cost("vs_sft_then_rl") is None  # no sft-then-rl run on the board
     assert rows["rl-only"].relative_cost("vs_rl_only") == pytest.approx(1.0)
+
+
+def test_a_method_decoded_within_the_admissible_actions_is_its_own_row(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    entries_dir = tmp_path / "leaderboard" / "entries"
+    for rid, seed, agent in [("alfworld-prism-tiny-s0", 0, None), ("alfworld-prism-tiny-s1", 1, None),
+                             ("alfworld-prism-tiny-s2", 0, {"decoding": "admissible", "slot_text": "goal-span"})]:
+        result = make_result(rid, seed=seed, flops=2e12)
+        if agent is not None:
+            result["config"]["agent"] = agent
+            result["fingerprints"]["config"] = config_fingerprint(result["config"])
+        submit(make_run(tmp_path / "runs", result, weights=rid.encode()), entries_dir, submitted=SUBMITTED)
+    entries = [(p, json.loads(p.read_text())) for p in sorted(entries_dir.glob("*.json"))]
+    rows = {row.label: row.seeds for row in build_tables(entries)[0].rows}
+    assert rows == {"prism (gini)": [0, 1], "prism (gini) · admissible decoding": [0]}

@@ -103,12 +103,19 @@ class Row:
         return [e["reported"]["details"] for _, e in self.entries if e.get("reported")]
 
 
+def _row_label(entry: dict) -> str:
+    """The entry's label, and how its agent decoded when that was not freely,
+    so that the same method decoded two ways reads as two methods."""
+    decoding = (entry.get("evaluation") or {}).get("decoding", "free")
+    return entry["label"] + (f" · {decoding} decoding" if decoding != "free" else "")
+
+
 def _group_key(entry: dict) -> str:
     """Entries that differ only in seed (same method, model, preset, code,
     env data) form one row; reference rows never merge."""
     if entry["kind"] == "reported":
         return "reported:" + entry["name"]
-    return json.dumps([entry["label"], entry["router"], entry["baseline"], entry["rl_algorithm"], entry["preset"],
+    return json.dumps([_row_label(entry), entry["router"], entry["baseline"], entry["rl_algorithm"], entry["preset"],
                        (entry.get("fingerprints") or {}).get("preset"), entry["model"], entry["env"]["version"],
                        entry["code_version"]], sort_keys=True)
 
@@ -135,7 +142,7 @@ def build_tables(entries: list[tuple[Path, dict]], verifications: dict[str, str]
         rows = groups.setdefault((entry["env"]["name"], entry["track"]), {})
         key = _group_key(entry)
         if key not in rows:
-            rows[key] = Row(entry["label"], entry["kind"], entry["model"]["name"], entry["preset"],
+            rows[key] = Row(_row_label(entry), entry["kind"], entry["model"]["name"], entry["preset"],
                             reference_flops=reference_flops)
         rows[key].entries.append((path, entry))
         if path.name in verifications:

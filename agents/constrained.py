@@ -246,18 +246,21 @@ class AdmissibleLogitsProcessor:
     def __init__(self, constraints: Sequence[AnswerConstraint | None], prompt_width: int):
         self.constraints = list(constraints)
         self.prompt_width = prompt_width
+        # The allowed set each row was masked to at each step (None: free), kept so
+        # that the step's log-probabilities use the very mask the sampler used.
+        self.used: list[list[list[int] | None]] = [[] for _ in self.constraints]
 
     def __call__(self, input_ids, scores):
         import torch
 
         generated = input_ids[:, self.prompt_width:].tolist()
         for row, constraint in enumerate(self.constraints):
-            if constraint is None:
-                continue
-            ids = constraint.allowed(generated[row])
+            ids = constraint.allowed(generated[row]) if constraint is not None else None
+            self.used[row].append(ids)
             if ids is None:
                 continue
-            keep = scores[row, torch.as_tensor(ids, dtype=torch.long, device=scores.device)].clone()
+            index = torch.as_tensor(ids, dtype=torch.long, device=scores.device)
+            keep = scores[row, index].clone()
             scores[row] = float("-inf")
-            scores[row, torch.as_tensor(ids, dtype=torch.long, device=scores.device)] = keep
+            scores[row, index] = keep
         return scores

@@ -100,18 +100,17 @@ class HFGenerate:
             input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
             attention[row, width - len(ids):] = 1
         device = self.model.device
-        constrained = constraints is not None and any(c is not None for c in constraints)
-        processors = LogitsProcessorList([AdmissibleLogitsProcessor(constraints, width)] if constrained else [])
+        mask = None
+        if constraints is not None and any(c is not None for c in constraints):
+            mask = AdmissibleLogitsProcessor(constraints, width)
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device),
                                       generation_config=self._config(settings, record_logprobs),
-                                      logits_processor=processors)
+                                      logits_processor=LogitsProcessorList([mask] if mask else []))
         new_tokens = out.sequences[:, width:].tolist()
         if not record_logprobs:
             return [(tokens, None) for tokens in new_tokens]
-        allowed = [c.allowed_along(tokens) if c is not None else None
-                   for c, tokens in zip(constraints if constrained else [None] * len(new_tokens), new_tokens)]
-        return list(zip(new_tokens, self._logprobs(out, new_tokens, settings, allowed)))
+        return list(zip(new_tokens, self._logprobs(out, new_tokens, settings, mask.used if mask else None)))
 
     @staticmethod
     def _config(settings: SamplingSettings, record_logprobs: bool):
@@ -134,10 +133,10 @@ class HFGenerate:
         import torch
 
         scale = settings.temperature if settings.do_sample else 1.0
-        allowed = allowed or [None] * len(new_tokens)
+        allowed = allowed or [[] for _ in new_tokens]
         columns = []
         for step, logits in enumerate(out.logits):
-            at_step = [[row[step] if step < len(row) else None] if row is not None else None for row in allowed]
+            at_step = [[row[step] if step < len(row) else None] for row in allowed]
             logp = masked_logprobs(logits.float()[:, None, :] / scale, at_step)[:, 0]
             chosen = torch.tensor([row[step] for row in new_tokens], device=logp.device).unsqueeze(1)
             columns.append(logp.gather(1, chosen).squeeze(1))
@@ -165,7 +164,7 @@ class VLLMGenerate:
 
     def generate(self, prompts, settings, record_logprobs=False, constraints=None):
         if constraints is not None and any(c is not None for c in constraints):
-            raise NotImplementedError("admissible decoding runs on the hf backend; use decoding='free' with vllm")
+            raise ValueError("the vllm backend decodes freely only; admissible decoding runs on the hf backend")
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 

@@ -161,7 +161,8 @@ class ALFWorldEnv(gymnasium.Env):
         if not isinstance(action, str):
             raise TypeError(f"an ALFWorld action is a string, not {type(action).__name__}")
         was_won = self.engine.won
-        was_fraction = self.engine.goal_condition_success()
+        # the goal-condition share is computed for info anyway; the win reward needs no second pass
+        was_fraction = self.engine.goal_condition_success() if self.reward_mode == "goal_conditions" else 0.0
         valid = self.engine.is_admissible(action)
         obs, won = self.engine.step(action)
         if self.strip_loc_prefix:

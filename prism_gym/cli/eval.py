@@ -78,11 +78,12 @@ def eval_command(
     for option, target in (("--save-trajectories", save_trajectories), ("--json", json_path)):
         if target is not None and target.is_dir():
             raise fail(f"{option} {target} is a directory; give a file path")
-    if decoding not in ("free", "admissible"):
-        raise fail(f"--decoding must be free or admissible, not {decoding!r}")
-    if slot_text not in ("free", "goal-span") or (slot_text != "free" and decoding != "admissible"):
-        raise fail(f"--slot-text must be free or goal-span, and goal-span needs --decoding admissible "
-                   f"(got {slot_text!r} with {decoding!r})")
+    from prism_gym.agents.constrained import check_decoding
+
+    try:
+        check_decoding(decoding, slot_text)
+    except ValueError as exc:
+        raise fail(f"--decoding / --slot-text: {exc}")
     spec = _env_spec(env)
     split = split or (spec.eval_splits[0] if spec.eval_splits else None)
     if split is None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from prism_gym.leaderboard.fields import Bool, Field, List, Map, Num, Obj, Scalar, Str
 from prism_gym.leaderboard.loading import NAME, NAME_HINT
-from prism_gym.runner.presets import DECODINGS, SLOT_TEXTS
+from prism_gym.agents.constrained import DECODINGS, SLOT_TEXTS
 
 RESULT_SCHEMA_VERSION = 2
 ENTRY_SCHEMA_VERSION = 2

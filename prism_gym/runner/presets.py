@@ -19,9 +19,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from prism_gym.agents.constrained import check_decoding
+
 PRESETS = ("tiny", "paper")
-DECODINGS = ("free", "admissible")  # agent.decoding (prism_gym.agents.constrained.DECODINGS)
-SLOT_TEXTS = ("free", "goal-span")  # agent.slot_text (prism_gym.agents.constrained.SLOT_TEXTS)
 
 # The monolithic baselines of the paper, run through the same stages.
 # name -> (router that routes the data, whether RL also trains on the SFT share's tasks)
@@ -267,12 +267,10 @@ class RunConfig:
         need(self.baseline is None or self.baseline in BASELINES, "baseline",
              f"must be one of {sorted(BASELINES)}, not {self.baseline!r}")
         need(isinstance(self.seed, int) and self.seed >= 0, "seed", "must be a non-negative integer")
-        need(self.agent.decoding in DECODINGS, "agent.decoding",
-             f"must be one of {', '.join(DECODINGS)}, not {self.agent.decoding!r}")
-        need(self.agent.slot_text in SLOT_TEXTS, "agent.slot_text",
-             f"must be one of {', '.join(SLOT_TEXTS)}, not {self.agent.slot_text!r}")
-        need(self.agent.slot_text == "free" or self.agent.decoding == "admissible", "agent.slot_text",
-             f"{self.agent.slot_text!r} needs agent.decoding=admissible")
+        try:
+            check_decoding(self.agent.decoding, self.agent.slot_text)
+        except ValueError as exc:
+            raise ConfigError(f"agent.decoding / agent.slot_text: {exc}") from None
         need(self.expert.trajectories >= 2, "expert.trajectories", "must be at least 2 (a split needs two sides)")
         need(self.expert.max_steps is None or self.expert.max_steps > 0, "expert.max_steps", "must be positive")
         need(self.expert.heldout >= 0, "expert.heldout", "must be >= 0")

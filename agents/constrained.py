@@ -23,7 +23,8 @@ What is constrained:
   query after it is the model's free text, as in the original
   (``slot_text="free"``);
 - with ``slot_text="goal-span"`` the slot's text is instead a span of
-  consecutive words of the task's goal, any start, any length: a copy
+  consecutive words of the task's goal, any start, any length, its last
+  word with or without the punctuation that ends a clause: a copy
   mechanism for the query. The env's expert searches with such a span (the
   instruction without its opener and its option and price clauses), and a
   small model that cannot copy from its prompt otherwise writes queries
@@ -60,10 +61,27 @@ def check_decoding(decoding: str, slot_text: str = "free") -> str:
     return decoding
 
 
+_CLAUSE_END = ",.;:!?"  # punctuation a clause may end a word with
+
+
 def goal_spans(goal: str) -> list[str]:
-    """Every run of consecutive words of ``goal`` (split on whitespace)."""
+    """Every run of consecutive words of ``goal`` (split on whitespace), and
+    each run whose last word ends a clause also without that punctuation.
+
+    A query stops where a clause of the goal stops: the expert's query for
+    "a coffee table ... with mid-century style, and price lower than 210.00
+    dollars" ends at "style", not "style,", and without the second form
+    most of the expert's queries could not be written at all."""
     words = goal.split()
-    return [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
+    spans: dict[str, None] = {}
+    for i in range(len(words)):
+        for j in range(i + 1, len(words) + 1):
+            span = " ".join(words[i:j])
+            spans[span] = None
+            trimmed = span.rstrip(_CLAUSE_END)
+            if trimmed and trimmed != span and not trimmed.endswith(" "):
+                spans[trimmed] = None
+    return list(spans)
 
 
 class AnswerConstraint:

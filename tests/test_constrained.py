@@ -161,6 +161,24 @@ def test_goal_spans_hand_worked():
     assert goal_spans("red  cotton shirt") == ["red", "red cotton", "red cotton shirt", "cotton", "cotton shirt",
                                                "shirt"]
     assert goal_spans("  ") == []
+    # A run ending at a clause's end also stands without its punctuation.
+    assert goal_spans("tea, and cup.") == ["tea,", "tea", "tea, and", "tea, and cup.", "tea, and cup", "and",
+                                           "and cup.", "and cup", "cup.", "cup"]
+
+
+def test_goal_spans_hold_the_webshop_experts_queries():
+    """The env's expert searches with the instruction less its opener, option
+    clause and price clause (envs/webshop/expert.py): under goal-span decoding
+    the agent can write every such query."""
+    from prism_gym.envs.webshop.expert import instruction_query
+    from prism_gym.plugins import get_registry
+
+    tasks = get_registry().env("webshop").list_tasks("train", limit=300, seed=0)
+    queries = [(t.goal, instruction_query(t.goal)) for t in tasks]
+    cut_at_a_comma = [g for g, q in queries if q + "," in g.lower()]
+    assert len(cut_at_a_comma) > 30  # the case that needs the trimmed form is common
+    missing = [(g, q) for g, q in queries if q not in goal_spans(g)]
+    assert not missing, missing[:3]
 
 
 def test_goal_span_queries_are_runs_of_the_goals_words(micro_lm):

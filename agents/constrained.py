@@ -71,7 +71,7 @@ def goal_spans(goal: str) -> list[str]:
     A query stops where a clause of the goal stops: the expert's query for
     "a coffee table ... with mid-century style, and price lower than 210.00
     dollars" ends at "style", not "style,", and without the second form
-    most of the expert's queries could not be written at all."""
+    half of the expert's queries could not be written at all."""
     words = goal.split()
     spans: dict[str, None] = {}
     for i in range(len(words)):

@@ -78,9 +78,9 @@ def goal_spans(goal: str) -> list[str]:
         for j in range(i + 1, len(words) + 1):
             span = " ".join(words[i:j])
             spans[span] = None
-            trimmed = span.rstrip(_CLAUSE_END)
-            if trimmed and trimmed != span and not trimmed.endswith(" "):
-                spans[trimmed] = None
+            trimmed = span.rstrip(_CLAUSE_END).rstrip()  # a lone "," as the last word leaves a space
+            if trimmed:
+                spans[trimmed] = None  # a key already present keeps its place
     return list(spans)
 
 

@@ -32,6 +32,11 @@ COMMIT=${COMMIT:-1}
 BENCH=${BENCH:-prism-gym}
 BENCH_PYTHON=${BENCH_PYTHON:-python}
 
+# Fail before the first cell, not after it: both commands must run (an editable
+# install that points elsewhere leaves `prism-gym` unable to import).
+"$BENCH" --help >/dev/null || { echo "BENCH=$BENCH does not run" >&2; exit 1; }
+prism-gym --help >/dev/null || { echo "this checkout's prism-gym does not run (submitting needs it)" >&2; exit 1; }
+
 for env in $ENVS; do
   for seed in $SEEDS; do
     for method in $METHODS; do
@@ -41,13 +46,15 @@ for env in $ENVS; do
            | "$BENCH_PYTHON" -c "import json,sys; from prism_gym.runner.presets import RunConfig; print(RunConfig.from_dict(json.load(sys.stdin)[0]).run_id())")
       run_dir="$root/$id"
       board="leaderboard/runs/${TAG:+$TAG-}$id"
-      if [[ -f "$board/result.json" ]]; then
+      # Done means submitted: the result copied to the board and an entry that names it.
+      if [[ -f "$board/result.json" ]] && grep -qlF "\"run_dir\": \"$board\"" leaderboard/entries/*.json; then
         echo "done: $board"
         continue
       fi
       echo "== $env $method seed $seed -> $run_dir"
       # shellcheck disable=SC2086
       "$BENCH" bench --router "$method" --env "$env" --seed "$seed" $EXTRA --run-dir "$run_dir" --resume --quiet
+      # A cell whose bench finished but whose submission did not resumes here at once.
       mkdir -p "$board"
       cp "$run_dir/result.json" "$board/result.json"
       cp "$run_dir/curves.png" "$run_dir/curves.json" "$board/" 2>/dev/null || true

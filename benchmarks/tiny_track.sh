@@ -47,7 +47,7 @@ for env in $ENVS; do
       run_dir="$root/$id"
       board="leaderboard/runs/${TAG:+$TAG-}$id"
       # Done means submitted: the result copied to the board and an entry that names it.
-      if [[ -f "$board/result.json" ]] && grep -qlF "\"run_dir\": \"$board\"" leaderboard/entries/*.json; then
+      if [[ -f "$board/result.json" ]] && grep -qF "\"run_dir\": \"$board\"" leaderboard/entries/*.json; then
         echo "done: $board"
         continue
       fi

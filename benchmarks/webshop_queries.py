@@ -71,13 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for run in args.runs:
         try:
-            files = [f for f in trajectory_files(run) if f.stem == "test" or run.is_file()]
+            (path,) = trajectory_files(run, None if run.is_file() else "test")
         except ValueError:  # a run still in progress has no evaluation episodes yet
-            files = []
-        if not files:
             print(f"| {run.name} | no WebShop test episodes | | | | | | | |")
             continue
-        s = summarise(read_trajectories(files[0]))
+        s = summarise(read_trajectories(path))
         top = ", ".join(f"`search[{q}]` x{n}" for q, n in s["top"])
         print(f"| {run.name} | {s['episodes']} | {s['query_words']:.2f} | {s['one_word']} | {s['product']} | "
               f"{s['bought']} | {s['options']} | {s['score']:.1f} | {top} |")

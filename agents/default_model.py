@@ -81,6 +81,21 @@ class BuildSettings:
     copy_warmup_lengths: tuple[int, ...] = (32, 32, 32, 32, 64, 128, 256)
     copy_warmup_tokens: int = 2048  # per step: rows = tokens // length
     copy_warmup_lr: float = 1e-3
+    # Expert knowledge, the prior a base model brings (docs/agents.md, "A base
+    # model with a prior"). This share of each env's pretrain tasks whose type
+    # is listed in expert_task_types is played by the noisy expert walker
+    # (NoisyExpertWalker), and each state it reaches is answered with the
+    # expert's action there; the other tasks are random walks as before.
+    # Every step of it comes from the pretrain pools, never from a train or
+    # evaluation task.
+    expert_share: float = 0.0
+    # The walker's probability of a random admissible action instead of the
+    # expert's (0: offline expert episodes; DAgger-style states otherwise).
+    walker_noise: float = 0.5
+    # Task types that get expert answers (ALFWorld's task types, WebShop's
+    # product categories, which are its tasks' task_type); empty: all of them.
+    # A knowledge profile: the model knows the listed types only.
+    expert_task_types: tuple[str, ...] = ()
 
     def __post_init__(self):
         for key in ("walk_episodes", "walk_steps", "vocab_size", "hidden_size", "layers", "heads", "kv_heads",
@@ -100,18 +115,33 @@ class BuildSettings:
             raise ValueError(f"copy_warmup_lr must be positive, got {self.copy_warmup_lr}")
         if not 0 <= self.context_loss_weight <= 1:
             raise ValueError(f"context_loss_weight must be in [0, 1], got {self.context_loss_weight}")
+        if not 0 <= self.expert_share <= 1:
+            raise ValueError(f"expert_share must be in [0, 1], got {self.expert_share}")
+        if not 0 <= self.walker_noise <= 1:
+            raise ValueError(f"walker_noise must be in [0, 1], got {self.walker_noise}")
+        if isinstance(self.expert_task_types, str):
+            raise TypeError("expert_task_types is a tuple of task type names, not a string")
 
     def digest(self) -> str:
         from prism_gym import __version__
 
         # The package version is part of it: env text or prompts of another release give another model.
-        blob = json.dumps({"version": DEFAULT_MODEL_VERSION, "prism_gym": __version__, **asdict(self)}, sort_keys=True)
+        # Settings added after a recipe shipped count only when set, so that
+        # the recipe without them keeps its name and its cached builds.
+        settings = {key: value for key, value in asdict(self).items()
+                    if key not in _LATER_SETTINGS or value != _LATER_SETTINGS[key]}
+        blob = json.dumps({"version": DEFAULT_MODEL_VERSION, "prism_gym": __version__, **settings}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
     def dir_name(self) -> str:
         """A readable name with the main settings and a digest of all of them."""
+        expert = f"-e{self.expert_share:g}" if self.expert_share else ""
         return (f"default-v{DEFAULT_MODEL_VERSION}-s{self.seed}-d{self.hidden_size}-l{self.layers}"
-                f"-v{self.vocab_size}-c{self.context}-t{self.train_steps}-{self.digest()}")
+                f"-v{self.vocab_size}-c{self.context}-t{self.train_steps}{expert}-{self.digest()}")
+
+
+# Settings with the value that leaves the recipe as it was before they existed.
+_LATER_SETTINGS = {"expert_share": 0.0, "walker_noise": 0.5, "expert_task_types": ()}
 
 
 def model_dir(settings: BuildSettings | None = None) -> Path:
@@ -154,10 +184,41 @@ def default_model_dir(settings: BuildSettings | None = None, progress: bool = Tr
 
 
 # -- 1. walks -----------------------------------------------------------------------
+def expert_tasks(tasks, settings: BuildSettings) -> set[str]:
+    """The ids of the tasks whose walks get expert answers: each task of a
+    listed type (``expert_task_types``; empty: every type) with probability
+    ``expert_share``, drawn per task from the build's seed, so that the
+    choice of one task does not depend on the others."""
+    types = set(settings.expert_task_types)
+    chosen = set()
+    for task in tasks:
+        if types and task.task_type not in types:
+            continue
+        if random.Random(f"expert/{settings.seed}/{task.id}").random() < settings.expert_share:
+            chosen.add(task.id)
+    return chosen
+
+
+def relabelled_chats(trajectory, labels: dict) -> list[list[dict]]:
+    """One chat per step, as :func:`trajectory_chats`, with each step's answer
+    the expert's action at that state (``labels[(task id, step)]``) instead of
+    the action the walker took; the history shows what the walker did."""
+    from prism_gym.agents.prompts import format_action, step_messages
+
+    chats = []
+    turns = trajectory.turns
+    for i, turn in enumerate(turns):
+        messages = step_messages(trajectory.task, turns[:i], turn.observation, turn.admissible_actions)
+        messages.append({"role": "assistant", "content": format_action(labels[(trajectory.task.id, i)])})
+        chats.append(messages)
+    return chats
+
+
 def pretrain_chats(settings: BuildSettings, progress=None) -> tuple[list[list[dict]], dict]:
-    """The rendered chats of the random walks (episodes in a seeded order, each
-    episode's steps in order), and statistics per env."""
-    from prism_gym.agents.baselines import RandomAgent
+    """The rendered chats of the walks (episodes in a seeded order, each
+    episode's steps in order), and statistics per env: random walks, and the
+    noisy expert walker's episodes answered by the expert (``expert_share``)."""
+    from prism_gym.agents.baselines import NoisyExpertWalker, RandomAgent
     from prism_gym.agents.prompts import trajectory_chats
     from prism_gym.plugins import get_registry
     from prism_gym.rollout import rollout
@@ -167,21 +228,48 @@ def pretrain_chats(settings: BuildSettings, progress=None) -> tuple[list[list[di
                                           if PRETRAIN_SPLIT in spec.splits))
     if not names:
         raise RuntimeError(f"no installed env has a {PRETRAIN_SPLIT!r} split to build the default model from")
-    chats: list[list[list[dict]]] = []  # per episode, its steps
-    stats = {}
+    pools = {}
     for name in names:
         spec = registry.env(name)
         if PRETRAIN_SPLIT not in spec.splits:
             raise ValueError(f"env {name!r} has no {PRETRAIN_SPLIT!r} split (splits: {', '.join(spec.splits)})")
         tasks = spec.list_tasks(PRETRAIN_SPLIT, limit=settings.walk_episodes, seed=settings.seed)
+        if any(task.split != PRETRAIN_SPLIT for task in tasks):  # the prior comes from the pretrain pool only
+            raise RuntimeError(f"env {name!r} listed tasks of another split for {PRETRAIN_SPLIT!r}")
+        pools[name] = (spec, tasks)
+    # A misspelt type would silently give a model that knows nothing: refuse it before any walk.
+    known = {task.task_type for _, tasks in pools.values() for task in tasks}
+    unknown = sorted(set(settings.expert_task_types) - known)
+    if unknown:
+        raise ValueError(f"expert_task_types {', '.join(unknown)} name no task type of the pretrain pools "
+                         f"(known: {', '.join(sorted(known))})")
+    chats: list[list[list[dict]]] = []  # per episode, its steps
+    stats = {}
+    for name, (spec, tasks) in pools.items():
         if progress is not None:
-            progress.update(progress.walks, description=f"random walks ({name})")
-        episodes = rollout(spec.name, tasks, RandomAgent(spec.name, seed=settings.seed), seed=settings.seed,
-                           max_steps=settings.walk_steps, progress=False)
-        env_chats = [trajectory_chats(ep.trajectory) for ep in episodes]
-        stats[spec.name] = {"episodes": len(episodes), "steps": sum(len(c) for c in env_chats),
-                            "won": sum(ep.trajectory.won for ep in episodes)}
-        chats += env_chats
+            progress.update(progress.walks, description=f"walks ({name})")
+        experts = expert_tasks(tasks, settings)
+        walked = [t for t in tasks if t.id not in experts]
+        episodes = dict(zip((t.id for t in walked),
+                            rollout(spec.name, walked, RandomAgent(spec.name, seed=settings.seed), seed=settings.seed,
+                                    max_steps=settings.walk_steps, progress=False)))
+        env_chats = {task_id: trajectory_chats(ep.trajectory) for task_id, ep in episodes.items()}
+        expert_steps = 0
+        if experts:
+            walker = NoisyExpertWalker(spec.name, noise=settings.walker_noise, seed=settings.seed)
+            guided = [t for t in tasks if t.id in experts]
+            for ep in rollout(spec.name, guided, walker, seed=settings.seed, max_steps=settings.walk_steps,
+                              progress=False):
+                env_chats[ep.trajectory.task.id] = relabelled_chats(ep.trajectory, walker.labels)
+                expert_steps += len(ep.trajectory.turns)
+                episodes[ep.trajectory.task.id] = ep
+        ordered = [env_chats[t.id] for t in tasks]  # task order, whatever the kind of walk
+        stats[spec.name] = {"episodes": len(ordered), "steps": sum(len(c) for c in ordered),
+                            "won": sum(ep.trajectory.won for ep in episodes.values())}
+        if experts:
+            stats[spec.name].update({"expert_episodes": len(experts), "expert_steps": expert_steps,
+                                     "expert_won": sum(episodes[i].trajectory.won for i in experts)})
+        chats += ordered
         if progress is not None:
             progress.advance(progress.walks)
     # Episodes are shuffled, their steps kept in order: consecutive steps of one

@@ -1,4 +1,4 @@
-"""The built-in agents plugin: ``llm``, ``expert`` and ``random``.
+"""The built-in agents plugin: ``llm``, ``expert``, ``random`` and ``rule``.
 
 Registered through :data:`prism_gym.plugins.DEFAULT_PLUGINS` exactly like a
 third-party plugin; imports nothing heavy (the factories are dotted paths).
@@ -18,4 +18,6 @@ def prism_gym_agents():
                   summary="the env's expert (info['expert_action']); wins every task"),
         AgentSpec(name="random", factory="prism_gym.agents.baselines:RandomAgent",
                   summary="uniform over the admissible actions, seeded; search queries from the goal"),
+        AgentSpec(name="rule", factory="prism_gym.agents.baselines:RuleAgent",
+                  summary="WebShop's rule baseline: search the instruction, click the first result, buy"),
     ]

@@ -31,6 +31,7 @@ DEFAULT_PLUGINS = (
     "prism_gym.routers.magnitude",
     "prism_gym.routers.loss",
     "prism_gym.routers.difficulty",
+    "prism_gym.routers.task_type",
     "prism_gym.agents.plugin",
     "prism_gym.algorithms.grpo",
     "prism_gym.algorithms.gigpo",

@@ -15,12 +15,13 @@ SHOP = Task(env="webshop", split="test", instance="3", task_type="shoes",
             goal="i need a pair of white running shoes, and price lower than 50.00 dollars")
 
 
-def test_plugin_registers_three_agents_like_a_third_party_plugin():
+def test_plugin_registers_four_agents_like_a_third_party_plugin():
     registry = PluginRegistry(load_entry_points=False, builtins=("prism_gym.agents.plugin",))
     assert not registry.failures
     agents = registry.agents()
-    assert set(agents) == {"llm", "expert", "random"}
+    assert set(agents) == {"llm", "expert", "random", "rule"}
     assert isinstance(registry.agent("random").build(env_name="webshop", seed=1), Agent)
+    assert isinstance(registry.agent("rule").build(env_name="webshop"), Agent)
     assert isinstance(registry.agent("expert").build(env_name="webshop"), Agent)
 
 

@@ -1,5 +1,6 @@
-"""Package layout: the top-level folders envs/, routers/, algorithms/ and agents/
-import as prism_gym.envs, prism_gym.routers, prism_gym.algorithms and prism_gym.agents.
+"""Package layout: the top-level folders envs/, routers/, algorithms/, agents/,
+trackers/ and arbiters/ import as prism_gym.envs, prism_gym.routers,
+prism_gym.algorithms, prism_gym.agents, prism_gym.trackers and prism_gym.arbiters.
 
 pyproject.toml cannot list sub-packages of a remapped folder without naming each
 one by hand, so this file finds them; everything else lives in pyproject.toml.
@@ -8,7 +9,8 @@ from setuptools import find_packages, setup
 
 MAPPED = {"prism_gym": "prism_gym", "prism_gym.envs": "envs",
           "prism_gym.routers": "routers", "prism_gym.algorithms": "algorithms",
-          "prism_gym.agents": "agents"}
+          "prism_gym.agents": "agents", "prism_gym.trackers": "trackers",
+          "prism_gym.arbiters": "arbiters"}
 
 
 def _packages():

@@ -15,7 +15,7 @@ task by task (prism_gym.stats compares them so).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 from prism_gym.records import Trajectory
 
@@ -48,6 +48,19 @@ def evaluate(env_name: str, agent, *, split: str, episodes: int = 128, seed: int
     if return_trajectories:
         result["trajectories"] = trajectories
     return result
+
+
+def evaluate_protocol(env_name: str, agent, protocol, *, evaluate_split: Callable | None = None,
+                      **options) -> Iterator[tuple[str, dict]]:
+    """Play every split of ``protocol`` (a :class:`prism_gym.protocol.EvaluationProtocol`)
+    with ``agent``, in order; yield ``(split, metrics)`` as each finishes.
+    ``options`` go to :func:`evaluate` (``progress``, ``return_trajectories``);
+    ``evaluate_split`` stands in for it (tests). The agent must already answer
+    as the protocol says (its ``llm_options``); this plays the episodes it names."""
+    play = evaluate_split or evaluate
+    for plan in protocol.splits:
+        yield plan.split, play(env_name, agent, split=plan.split, episodes=plan.episodes, seed=plan.seed,
+                               max_steps=protocol.max_steps, **options)
 
 
 def summarize(trajectories: Sequence[Trajectory]) -> dict:

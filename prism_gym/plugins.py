@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import pluggy
 
 from prism_gym import hookspecs
-from prism_gym.specs import AgentSpec, AlgorithmSpec, EnvSpec, RouterSpec
+from prism_gym.specs import AgentSpec, AlgorithmSpec, ArbiterSpec, EnvSpec, RouterSpec, TrackerSpec
 
 ENTRY_POINT_GROUP = "prism_gym"
 
@@ -36,6 +36,12 @@ DEFAULT_PLUGINS = (
     "prism_gym.algorithms.grpo",
     "prism_gym.algorithms.gigpo",
     "prism_gym.algorithms.rloo",
+    "prism_gym.arbiters.hpt",
+    "prism_gym.arbiters.relift",
+    "prism_gym.arbiters.reprobe",
+    "prism_gym.trackers.tensorboard",
+    "prism_gym.trackers.wandb",
+    "prism_gym.trackers.mlflow",
 )
 
 
@@ -117,6 +123,15 @@ class PluginRegistry:
         """Register an already-imported plugin object (tests, notebooks)."""
         self._register(name, module_or_obj, package, version, builtin=False)
 
+    def attach(self, plugin, name: str) -> None:
+        """Register a plugin object for a while (an open tracker, for one run).
+        It is not listed among the installed plugins; :meth:`detach` removes it."""
+        self.pm.register(plugin, name=name)
+
+    def detach(self, name: str) -> None:
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+
     # -- calling hooks, one plugin at a time so that one failure stays local ----
     def call_each(self, hook_name: str, **kwargs) -> list[tuple[str, Any]]:
         """Call ``hook_name`` on every plugin; return ``[(plugin, result)]`` for
@@ -175,6 +190,26 @@ class PluginRegistry:
         table = self.algorithms()
         if name not in table:
             raise PluginError(f"unknown algorithm {name!r}; known: {', '.join(sorted(table)) or 'none'}")
+        return table[name][1]
+
+    def arbiters(self) -> dict[str, tuple[str, ArbiterSpec]]:
+        """``{arbiter name: (plugin name, spec)}``."""
+        return self._collect("prism_gym_arbiters", ArbiterSpec, "name")
+
+    def arbiter(self, name: str) -> ArbiterSpec:
+        table = self.arbiters()
+        if name not in table:
+            raise PluginError(f"unknown arbiter {name!r}; known: {', '.join(sorted(table)) or 'none'}")
+        return table[name][1]
+
+    def trackers(self) -> dict[str, tuple[str, TrackerSpec]]:
+        """``{tracker name: (plugin name, spec)}``."""
+        return self._collect("prism_gym_trackers", TrackerSpec, "name")
+
+    def tracker(self, name: str) -> TrackerSpec:
+        table = self.trackers()
+        if name not in table:
+            raise PluginError(f"unknown tracker {name!r}; known: {', '.join(sorted(table)) or 'none'}")
         return table[name][1]
 
     def router(self, name: str) -> RouterSpec:

@@ -79,3 +79,44 @@ class AgentSpec:
 class AlgorithmSpec(_OptionsFactory):
     """An RL algorithm: ``factory(**options)`` returns an object with ``name``,
     ``loss`` and ``advantages(group)`` (see :class:`prism_gym.algorithm.Algorithm`)."""
+
+
+@dataclass(frozen=True)
+class ArbiterSpec(_OptionsFactory):
+    """A dynamic arbiter: ``factory(**options)`` returns an object with ``name``
+    and ``arbitrate(view) -> Arbitration``, which decides at every RL update
+    which tasks train by SFT on their demonstration and which by RL on their
+    rollouts (see :class:`prism_gym.arbitration.Arbiter`)."""
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """An experiment tracker: ``factory(run_dir, config)`` opens it for one run
+    and returns a plugin object with the run's hooks (see
+    :class:`prism_gym.tracking.Tracker`). ``requires`` names the modules the
+    tracker imports and ``install`` what to pip-install to get them, so that a
+    run asking for a tracker that is not installed fails before any stage with
+    a message naming the install."""
+
+    name: str
+    factory: str | Callable
+    summary: str = ""
+    requires: tuple[str, ...] = ()
+    install: str = ""
+
+    def missing(self) -> list[str]:
+        """The required modules that cannot be imported here (looked up, not imported)."""
+        import importlib.util
+
+        absent = []
+        for module in self.requires:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):  # a parent package missing, or a broken install
+                found = False
+            if not found:
+                absent.append(module)
+        return absent
+
+    def open(self, run_dir, config: dict):
+        return resolve(self.factory)(run_dir, config)

@@ -158,7 +158,7 @@ def test_sft_data_and_probe_use_the_same_mask(micro_tokenizer):
     from prism_gym.agents.prompts import trajectory_chats
     from prism_gym.probe import encode_trajectories
     from prism_gym.runner.sft import sft_dataset
-    from tests.test_probe import make_trajectories
+    from test_probe import make_trajectories
 
     tok = with_template(micro_tokenizer, QWEN3)
     trajs = make_trajectories(3, seed=2)

@@ -14,13 +14,15 @@ def test_non_editable_install_imports(tmp_path):
                     "--target", str(target), str(ROOT)], check=True, capture_output=True)
     top_level = sorted(p.name for p in target.iterdir() if not p.name.endswith((".dist-info", "__pycache__")))
     assert "prism_gym" in top_level
-    assert not {"envs", "routers", "algorithms", "agents", "tests"} & set(top_level), top_level  # nothing generic at the top
+    assert not {"envs", "routers", "algorithms", "agents", "trackers", "arbiters", "tests"} & set(top_level), top_level  # nothing generic at the top
     code = ("import prism_gym, prism_gym.envs, prism_gym.routers, prism_gym.agents, prism_gym.routers.baselines;"
             "import prism_gym.algorithms.gigpo;"
             "from prism_gym.plugins import PluginRegistry;"
             "r = PluginRegistry(load_entry_points=False);"
             "assert not r.failures, [str(f) for f in r.failures];"
             "assert {'grpo', 'gigpo', 'rloo'} <= set(r.algorithms());"
+            "assert {'tensorboard', 'wandb', 'mlflow'} <= set(r.trackers());"
+            "assert {'hpt', 'relift', 'prism-reprobe'} <= set(r.arbiters());"
             "print(prism_gym.envs.__file__)")
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
                          capture_output=True, text=True, cwd=tmp_path)

@@ -24,17 +24,18 @@ class FakeEvaluate:
     def __init__(self, success=0.5, score=None):
         self.success, self.score, self.calls = success, score, []
 
-    def __call__(self, env_name, agent, *, split, episodes, seed, env_kwargs=None, progress=True):
+    def __call__(self, env_name, agent, *, split, episodes, seed, max_steps=None, progress=True):
         self.calls.append({"env": env_name, "agent": agent, "split": split, "episodes": episodes, "seed": seed,
-                           "env_kwargs": env_kwargs})
+                           "max_steps": max_steps})
         score = 100 * self.success if self.score is None else self.score
         return {"success_rate": self.success, "score": score, "episodes": episodes, "per_task_type": {}}
 
 
 def fake_agent_factory(calls):
-    def factory(env_name, checkpoint, *, max_new_tokens, device, temperature=0.0, decoding="free", slot_text="free"):
-        calls.append((env_name, checkpoint.name, max_new_tokens, device, temperature)
-                     + ((decoding, slot_text) if (decoding, slot_text) != ("free", "free") else ()))
+    def factory(env_name, checkpoint, protocol, *, device):
+        decoding = (protocol.decoding, protocol.slot_text)
+        calls.append((env_name, checkpoint.name, protocol.max_new_tokens, device, protocol.temperature)
+                     + (decoding if decoding != ("free", "free") else ()))
         return "agent"
     return factory
 
@@ -54,8 +55,9 @@ def test_verify_reproduces_with_the_entrys_protocol(submitted):
                           progress=False)
     assert record["outcome"] == "reproduced" and path == board / "verifications" / entry_path.name
     assert built == [("alfworld", "final", 24, None, 0.0)]  # no recorded temperature: greedy
-    assert [(c["split"], c["seed"], c["episodes"], c["env_kwargs"]) for c in evaluate.calls] == [
-        ("valid_seen", 0, 4, {"max_steps": 30}), ("valid_unseen", 1, 4, {"max_steps": 30})]
+    # the step limit caps the rollout, as in the runner's evaluation (not an env option the env may not take)
+    assert [(c["split"], c["seed"], c["episodes"], c["max_steps"]) for c in evaluate.calls] == [
+        ("valid_seen", 0, 4, 30), ("valid_unseen", 1, 4, 30)]
     assert record["splits"]["valid_seen"]["difference"]["success_rate"] == pytest.approx(0.02)
     assert load_json_file(path)["outcome"] == "reproduced"
     render(board)

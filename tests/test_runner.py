@@ -508,7 +508,7 @@ def test_unmaskable_template_stops_the_run_before_any_stage(tmp_path, micro_toke
     from prism_gym.models import micro_model
     from prism_gym.runner import services
     from prism_gym.runner.run import BenchRun, RunError
-    from tests.test_chat_mask import MISMATCHED, with_template
+    from test_chat_mask import MISMATCHED, with_template
 
     tok = with_template(micro_tokenizer, MISMATCHED)
     model_dir = tmp_path / "model"

@@ -1,16 +1,17 @@
 """The SFT stage on models as they come: a chat template without generation
 markers (ChatML), bfloat16 mixed precision over float32 weights, gradient
-checkpointing and LoRA."""
+checkpointing, LoRA and the learning-rate warm-up."""
 from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 
 from prism_gym.runner.presets import SFTConfig
 from prism_gym.runner.sft import run_sft
-from tests.test_chat_mask import CHATML, with_template
-from tests.test_probe import make_trajectories
+from test_chat_mask import CHATML, with_template
+from test_probe import make_trajectories
 
 
 def _train(model, tok, tmp_path, name, **settings):
@@ -81,3 +82,55 @@ def test_gradient_checkpointing_and_lora_train(micro_tokenizer, tmp_path):
         assert not any("embed_tokens" in n or "norm" in n for n in moved)
     for n, p in plain.named_parameters():
         torch.testing.assert_close(ckpt.get_parameter(n), p, rtol=1e-4, atol=1e-6)
+
+
+def _read_warmup_as_transformers_4(monkeypatch):
+    """transformers 4.x reads ``warmup_steps`` as a step count whatever its
+    value, and a ratio only from ``warmup_ratio`` (issue 33: pyproject.toml
+    allowed 4.46, where the ratio passed as ``warmup_steps`` meant no warm-up).
+    Make the installed version read its arguments so: the schedule must not
+    hang on how a version reads a float."""
+    import math
+
+    import transformers
+
+    def get_warmup_steps(self, num_training_steps):
+        ratio = getattr(self, "warmup_ratio", 0.0) or 0.0
+        return self.warmup_steps if self.warmup_steps > 0 else math.ceil(num_training_steps * ratio)
+
+    monkeypatch.setattr(transformers.TrainingArguments, "get_warmup_steps", get_warmup_steps)
+
+
+@pytest.mark.parametrize("reading", ["installed", "transformers-4"])
+def test_sft_learning_rate_follows_the_configured_warmup(micro_tokenizer, tmp_path, monkeypatch, reading):
+    """At optimizer step k of N the learning rate is lr * k / W during a warm-up
+    of W = ceil(warmup_ratio * N) steps, then decays on the cosine, however the
+    transformers version reads its warm-up arguments."""
+    import math
+
+    from transformers import TrainerCallback
+
+    from prism_gym.models import micro_model
+
+    if reading == "transformers-4":
+        _read_warmup_as_transformers_4(monkeypatch)
+
+    class LearningRates(TrainerCallback):
+        def __init__(self):
+            self.seen, self.steps = [], None
+
+        def on_step_begin(self, args, state, control, optimizer=None, **kw):
+            self.seen.append(optimizer.param_groups[0]["lr"])  # the rate this step's update uses
+            self.steps = state.max_steps
+
+    lrs, base = LearningRates(), 1e-3
+    cfg = SFTConfig(epochs=2.0, batch_size=2, learning_rate=base, warmup_ratio=0.3, lr_scheduler="cosine",
+                    save_steps=1000)
+    run_sft(micro_model(micro_tokenizer), micro_tokenizer, make_trajectories(6, seed=3), cfg, seed=0,
+            work_dir=tmp_path / "work", out_dir=tmp_path / "out", callbacks=[lrs])
+    n = lrs.steps
+    warmup = math.ceil(0.3 * n)
+    assert len(lrs.seen) == n and warmup >= 2, "the run is too short to show a warm-up"
+    expected = [base * k / warmup if k < warmup else base * 0.5 * (1 + math.cos(math.pi * (k - warmup) / (n - warmup)))
+                for k in range(n)]
+    assert lrs.seen == pytest.approx(expected, rel=1e-6, abs=1e-12)

@@ -33,7 +33,8 @@ def _router_options(items: list[str], router: str) -> dict:
 
 @app.command()
 def bench(
-    router: Optional[str] = typer.Option(None, "--router", help="Router (or baseline: sft-only, rl-only, sft-then-rl)."),
+    router: Optional[str] = typer.Option(None, "--router", help="Router (or baseline: sft-only, rl-only, sft-then-rl; "
+                                                                "or arbiter: hpt, relift, prism-reprobe)."),
     routers: Optional[str] = typer.Option(None, "--routers", help="Comma-separated routers: run the grid."),
     env: str = typer.Option("alfworld", "--env", help="Environment(s), comma-separated: alfworld, webshop."),
     model: Optional[str] = typer.Option(None, "--model", help="Local model dir or hub id (default: embedded model)."),
@@ -46,6 +47,9 @@ def bench(
     option: List[str] = typer.Option([], "--option", help="Router option key=value (or router:key=value); repeatable."),
     setting: List[str] = typer.Option([], "--set", help="Config override stage.field=value, e.g. sft.epochs=2."),
     device: Optional[str] = typer.Option(None, "--device", help="torch device (default: CPU, or accelerate's)."),
+    report_to: str = typer.Option("none", "--report-to",
+                                  help="Experiment trackers, comma-separated: tensorboard, wandb, mlflow "
+                                       "(or a plugin's); none (default). docs/integrations.md."),
     validate_only: bool = typer.Option(False, "--validate-only", help="Build and check the configuration, print it, stop."),
     as_json: bool = typer.Option(False, "--json", help="Print the result(s) as JSON."),
     markdown: bool = typer.Option(False, "--markdown", help="Grid: also print one Markdown row per run."),
@@ -54,18 +58,24 @@ def bench(
     """Route expert data, train SFT -> RL, evaluate, write result.json."""
     from prism_gym.plugins import PluginError, get_registry
     from prism_gym.runner import BASELINES, ConfigError, apply_overrides, make_config
+    from prism_gym.tracking import parse_report_to
 
+    try:
+        trackers = parse_report_to(report_to)
+    except PluginError as exc:
+        raise fail(str(exc))
     names = _split(routers) or _split(router)
     if not names:
         raise fail("name a router (--router prism) or a grid (--routers prism,random --seeds 3)")
     envs = _split(env)
     registry = get_registry()
     for name in names:
-        if name not in BASELINES:
+        if name not in BASELINES and name not in registry.arbiters():
             try:
                 registry.router(name)
             except PluginError as exc:
-                raise fail(f"{exc}; baselines: {', '.join(BASELINES)}")
+                raise fail(f"{exc}; baselines: {', '.join(BASELINES)}; "
+                           f"arbiters: {', '.join(sorted(registry.arbiters()))}")
     try:
         for e in envs:
             registry.env(e)
@@ -79,7 +89,7 @@ def bench(
             for name in names:
                 for s in range(seed, seed + seeds):
                     cfg = make_config(preset, e, name, seed=s, model=model, device=device,
-                                      router_options=_router_options(option, name))
+                                      router_options=_router_options(option, name), report_to=trackers)
                     configs.append(apply_overrides(cfg, list(setting)).validate().check_env_options())
     except ConfigError as exc:
         raise fail(f"bad configuration: {exc}")

@@ -46,6 +46,7 @@ def _build_agent(agent: str, env: str, model: Optional[str], seed: int, temperat
 
 @app.command("eval")
 def eval_command(
+    ctx: typer.Context,
     env: str = typer.Option(..., "--env", help="Environment short name or id (see `prism-gym envs list`)."),
     agent: str = typer.Option("llm", "--agent", help="expert, random, llm, or an agent a plugin provides."),
     model: Optional[str] = typer.Option(None, "--model", help="llm agent: local directory or hub id; "
@@ -69,8 +70,17 @@ def eval_command(
     save_trajectories: Optional[Path] = typer.Option(None, "--save-trajectories", help="Write every episode to "
                                                      "this JSONL of Trajectory records (read it with `prism-gym "
                                                      "show`)."),
+    protocol_file: Optional[Path] = typer.Option(None, "--protocol", help="Play a recorded evaluation protocol "
+                                                 "(a run's eval/protocol.json, its result.json or a leaderboard "
+                                                 "entry): its splits, seeds, episodes, step limit, answer budget, "
+                                                 "temperature and decoding, which the matching options then may "
+                                                 "not set."),
 ):
     """Evaluate an agent: success rate, score and a per-task-type table."""
+    if protocol_file is not None:
+        return _eval_protocol(ctx, protocol_file, env=env, agent=agent, model=model, json_path=json_path,
+                              batch=batch, device=device, max_new_tokens=max_new_tokens,
+                              save_trajectories=save_trajectories)
     from prism_gym.evaluation import evaluate
     from prism_gym.fileio import write_json
     from prism_gym.records import write_jsonl
@@ -101,6 +111,67 @@ def eval_command(
         console.print(f"{n} episodes written to {save_trajectories} (`prism-gym show {save_trajectories}`)")
     if json_path is not None:
         write_json(json_path, result)
+        console.print(f"metrics written to {json_path}")
+
+
+# Options a recorded protocol sets; given on the command line beside --protocol, they are refused.
+PROTOCOL_OPTIONS = {"split": "--split", "episodes": "--episodes", "seed": "--seed", "max_steps": "--max-steps",
+                    "temperature": "--temperature", "max_new_tokens": "--max-new-tokens", "decoding": "--decoding",
+                    "slot_text": "--slot-text"}
+
+
+def _eval_protocol(ctx: typer.Context, protocol_file: Path, *, env: str, agent: str, model: Optional[str],
+                   json_path: Optional[Path], batch: Optional[int], device: Optional[str], max_new_tokens: int,
+                   save_trajectories: Optional[Path]) -> None:
+    """``eval --protocol``: every split of the protocol, played as recorded."""
+    from prism_gym.evaluation import evaluate_protocol
+    from prism_gym.fileio import write_json
+    from prism_gym.protocol import ProtocolError, load_protocol
+    from prism_gym.records import write_jsonl
+
+    # By the source's name: typer ships its own copy of click, whose enum is not click's.
+    given = {name for name in PROTOCOL_OPTIONS
+             if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
+    try:
+        protocol = load_protocol(protocol_file)
+    except ProtocolError as exc:
+        raise fail(str(exc))
+    # A record made before runs recorded their answer budget may be given one,
+    # explicitly; nothing else the protocol records is overridden.
+    if not protocol.budget_known and "max_new_tokens" in given and agent == "llm":
+        protocol = protocol.with_budget(max_new_tokens)
+        given.discard("max_new_tokens")
+    if given:
+        names = ", ".join(PROTOCOL_OPTIONS[name] for name in sorted(given))
+        raise fail(f"{names}: set by the protocol in {protocol_file}; leave {'them' if len(given) > 1 else 'it'} out")
+    for option, target in (("--save-trajectories", save_trajectories), ("--json", json_path)):
+        if target is not None and target.is_dir():
+            raise fail(f"{option} {target} is a directory; give a file path")
+    spec = _env_spec(env)
+    if agent == "llm":
+        try:
+            options = protocol.llm_options()
+        except ProtocolError as exc:
+            raise fail(f"{protocol_file}: {exc} (--max-new-tokens N)")
+        built = _build_agent(agent, spec.name, model, protocol.splits[0].seed,
+                             options["temperature"] if options["do_sample"] else 0.0, options["max_new_tokens"],
+                             device, protocol.decoding, protocol.slot_text)
+    else:  # another agent plays the same episodes; the LLM's answer settings do not apply to it
+        built = _build_agent(agent, spec.name, model, protocol.splits[0].seed, 0.0, max_new_tokens, device)
+    per_split, trajectories = {}, []
+    try:
+        for split, result in evaluate_protocol(spec.name, built, protocol, max_batch=batch, progress=True,
+                                               return_trajectories=True):
+            trajectories += result.pop("trajectories")
+            per_split[split] = result
+            _print_result(result)
+    except (ValueError, RuntimeError) as exc:
+        raise fail(str(exc))
+    if save_trajectories is not None:
+        n = write_jsonl(save_trajectories, trajectories)
+        console.print(f"{n} episodes written to {save_trajectories} (`prism-gym show {save_trajectories}`)")
+    if json_path is not None:
+        write_json(json_path, {"protocol": protocol.to_dict(), "per_split": per_split})
         console.print(f"metrics written to {json_path}")
 
 

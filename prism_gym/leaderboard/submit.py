@@ -157,13 +157,9 @@ def _bucket(b: dict) -> dict:
 
 def preset_fingerprint_of(result: dict) -> str | None:
     """The result's preset fingerprint: recorded, or computed from its config."""
-    from prism_gym.runner.result import preset_fingerprint
+    from prism_gym.runner.result import preset_fingerprint_of as of_result
 
-    recorded = (result.get("fingerprints") or {}).get("preset")
-    if recorded is not None:
-        return recorded
-    config = result.get("config")
-    return preset_fingerprint(config) if isinstance(config, dict) else None
+    return of_result(result)
 
 
 def _outcomes(outcomes: dict) -> dict:

@@ -292,10 +292,12 @@ def _autocast(model, enabled: bool):
 
 
 def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: int, collect: CollectFn,
-             work_dir: Path, on_step: Callable[[int, int], None] | None = None) -> tuple[object, StageCost, list[dict]]:
+             work_dir: Path, on_step: Callable[[int, int], None] | None = None,
+             on_update: Callable[[dict], None] | None = None) -> tuple[object, StageCost, list[dict]]:
     """Train ``model`` on ``tasks``; return (trained model, cost, per-iteration
     history). ``collect(model, tasks, group_size=, seed=)`` plays the episodes
-    and returns them with their token ids."""
+    and returns them with their token ids; ``on_update`` is handed each
+    update's history row as soon as it is recorded (trackers log it live)."""
     import copy
 
     import torch
@@ -372,6 +374,8 @@ def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: in
             model.eval()
 
             history.append(_update_record(it, first, first_signal, groups, signal, samples, fit, resampled, cfg))
+            if on_update is not None:
+                on_update(history[-1])
             stage_cost = dist.reduce_cost(timer.cost())
             if dist.is_main():
                 state.save(model, optimizer, it + 1, stage_cost, history)

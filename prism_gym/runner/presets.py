@@ -37,6 +37,23 @@ ROUTER_BASELINE = {"all-sft": "sft-only", "all-rl": "rl-only"}
 # runs of one preset compare), and a run that is not plain GRPO says so in its run id and label.
 METHOD_RL_SETTINGS = ("algorithm", "algorithm_options", "dynamic_sampling", "dynamic_sampling_rounds")
 DEFAULT_ALGORITHM = "grpo"  # the paper's (verl-agent's GRPO)
+# The router of an arbiter run's probe stage: every task goes to the mixed loop, whose arbiter decides.
+ARBITER_ROUTER = "all-rl"
+
+
+def is_arbiter(name: str) -> bool:
+    """Whether ``name`` is an installed arbiter's (and no router's: a name both
+    claim is an error naming the two)."""
+    from prism_gym.plugins import get_registry
+
+    registry = get_registry()
+    arbiters = registry.arbiters()
+    if name not in arbiters:
+        return False
+    if name in registry.routers():
+        raise ConfigError(f"{name!r} is both a router and an arbiter ({arbiters[name][0]!r}); "
+                          f"uninstall or rename one of them")
+    return True
 
 
 def has_rl_stage(config: dict) -> bool:
@@ -204,6 +221,16 @@ class RunConfig:
     sft: SFTConfig = field(default_factory=SFTConfig)
     rl: RLConfig = field(default_factory=RLConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    # Experiment trackers the run also reports to (`--report-to`, docs/integrations.md). Where a run
+    # is watched changes none of its numbers, so the field is not recorded (to_dict leaves it out):
+    # config.json, result.json, every fingerprint and leaderboard entry are what they were without it.
+    report_to: tuple[str, ...] = field(default=(), metadata={"recorded": False})
+    # A dynamic arbiter (`prism-gym arbiters list`; `bench --router hpt`) and its options: the RL stage
+    # becomes the mixed loop (runner/mixed.py), which decides per update and task between the SFT and
+    # the RL loss. None, every static router's run: recorded only when set, so the config.json,
+    # fingerprints and leaderboard entries of runs without one are what they were before the field.
+    arbiter: str | None = field(default=None, metadata={"recorded": "unless-default"})
+    arbiter_options: dict[str, Any] = field(default_factory=dict, metadata={"recorded": "unless-default"})
 
     # -- identity -----------------------------------------------------------------
     @property
@@ -223,6 +250,10 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["eval"]["splits"] = list(self.eval.splits)
+        for f in dataclasses.fields(self):
+            recorded = f.metadata.get("recorded", True)
+            if not recorded or (recorded == "unless-default" and d[f.name] == _default(f)):
+                d.pop(f.name)
         return d
 
     @classmethod
@@ -231,6 +262,8 @@ class RunConfig:
         sections = {"environment": EnvSettings, "agent": AgentSettings, "expert": ExpertConfig, "probe": ProbeConfig, "sft": SFTConfig,
                     "rl": RLConfig, "eval": EvalConfig}
         kwargs = {k: v for k, v in d.items() if k not in sections}
+        if "report_to" in kwargs:
+            kwargs["report_to"] = tuple(kwargs["report_to"])
         for name, klass in sections.items():
             values = dict(d.get(name) or {})
             if name == "eval" and "splits" in values:
@@ -248,7 +281,10 @@ class RunConfig:
     # -- what runs ------------------------------------------------------------------
     @property
     def routing_router(self) -> str:
-        """The router that splits the data (a baseline picks a constant router)."""
+        """The router that splits the data (a baseline picks a constant router;
+        an arbiter run hands every task to the mixed loop)."""
+        if self.arbiter:
+            return ARBITER_ROUTER
         return BASELINES[self.baseline][0] if self.baseline else self.router
 
     @property
@@ -307,6 +343,8 @@ class RunConfig:
         need(r.mini_batch_size is None or r.mini_batch_size > 0, "rl.mini_batch_size", "must be positive (or none)")
         need(r.dynamic_sampling_rounds >= 0, "rl.dynamic_sampling_rounds", "must be >= 0")
         _check_algorithm(r)
+        _check_trackers(self.report_to)
+        _check_arbiter(self)
         need(self.eval.episodes > 0, "eval.episodes", "must be positive")
         need(self.eval.temperature >= 0, "eval.temperature", "must be 0 (greedy) or positive")
         need(self.eval.max_new_tokens is None or self.eval.max_new_tokens > 0, "eval.max_new_tokens",
@@ -350,6 +388,54 @@ def _check_algorithm(r: RLConfig) -> None:
         spec.build(**r.algorithm_options)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"rl.algorithm_options: {r.algorithm!r} rejects {r.algorithm_options}: {exc}") from None
+
+
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _check_arbiter(cfg: "RunConfig") -> None:
+    """An arbiter run names a known arbiter that accepts its options, is no
+    baseline, and is called by the arbiter's name (runner/mixed.py)."""
+    if cfg.arbiter is None:
+        if cfg.arbiter_options:
+            raise ConfigError("arbiter_options: set, but no arbiter is named")
+        return
+    from prism_gym.plugins import PluginError, get_registry
+
+    if cfg.baseline is not None:
+        raise ConfigError(f"arbiter: {cfg.arbiter!r} decides during training; it cannot run as baseline "
+                          f"{cfg.baseline!r}")
+    if cfg.router != cfg.arbiter:
+        raise ConfigError(f"router: an arbiter run is named by its arbiter ({cfg.arbiter!r}), not {cfg.router!r}")
+    if cfg.rl.dynamic_sampling:
+        raise ConfigError("rl.dynamic_sampling: not available with an arbiter (the mixed loop trains every "
+                          "group the arbiter weights)")
+    if not isinstance(cfg.arbiter_options, dict):
+        raise ConfigError(f"arbiter_options: must be a mapping, not {cfg.arbiter_options!r}")
+    try:
+        spec = get_registry().arbiter(cfg.arbiter)
+    except PluginError as exc:
+        raise ConfigError(f"arbiter: {exc}") from None
+    try:
+        spec.build(**cfg.arbiter_options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"arbiter_options: {cfg.arbiter!r} rejects {cfg.arbiter_options}: {exc}") from None
+
+
+def _check_trackers(names: tuple[str, ...]) -> None:
+    """Every tracker named exists and its library is installed (looked up, not imported)."""
+    if not names:
+        return
+    from prism_gym.plugins import PluginError, get_registry
+    from prism_gym.tracking import check_trackers
+
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"report_to: must be a tuple of tracker names, not {names!r}")
+    try:
+        check_trackers(names, get_registry())
+    except PluginError as exc:
+        raise ConfigError(f"report_to: {exc}") from None
 
 
 def tiny(env: str, router: str, **kw) -> RunConfig:
@@ -439,7 +525,11 @@ def paper(env: str, router: str, **kw) -> RunConfig:
 
 
 def make_config(preset: str, env: str, router: str, **kw) -> RunConfig:
-    """Build a preset; ``router`` may also be a baseline name (``rl-only``)."""
+    """Build a preset; ``router`` may also be a baseline name (``rl-only``) or
+    an arbiter's (``hpt``: its options are then given as ``router_options``)."""
+    if router not in BASELINES and kw.get("arbiter") is None and is_arbiter(router):
+        kw["arbiter"] = router
+        kw["arbiter_options"] = dict(kw.pop("router_options", None) or {})
     if router in BASELINES:
         kw.setdefault("baseline", router)
         router = BASELINES[router][0]

@@ -37,7 +37,7 @@ def sha256_text(lines: Iterable[str]) -> str:
 
 # Config fields that name the method or the seed rather than the protocol
 # every method of a comparison shares.
-METHOD_FIELDS = ("router", "router_options", "baseline", "seed", "device")
+METHOD_FIELDS = ("router", "router_options", "baseline", "seed", "device", "arbiter", "arbiter_options")
 
 
 def preset_fingerprint(config: dict) -> str:
@@ -60,16 +60,14 @@ def preset_fingerprint(config: dict) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(shared, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def evaluation_protocol(config: dict, per_split: dict, task_seed: int) -> dict:
-    """The ``evaluation`` block of result.json: the splits in order with the
-    task-list seed and the episodes played, the step and token limits and the
-    sampling temperature (0: greedy), and the agent's decoding."""
-    agent = config.get("agent") or {}
-    return {"splits": [{"split": name, "seed": task_seed, "episodes": int(m["episodes"])}
-                       for name, m in per_split.items()],
-            "max_steps": config["eval"]["max_steps"], "max_new_tokens": config["eval"]["max_new_tokens"],
-            "temperature": float(config["eval"].get("temperature", 0.0)),
-            "decoding": agent.get("decoding", "free"), "slot_text": agent.get("slot_text", "free")}
+def preset_fingerprint_of(result: dict) -> str | None:
+    """A result's preset fingerprint: recorded, or computed from its config
+    (results made before it was recorded); None when it has neither."""
+    recorded = (result.get("fingerprints") or {}).get("preset")
+    if recorded is not None:
+        return recorded
+    config = result.get("config")
+    return preset_fingerprint(config) if isinstance(config, dict) else None
 
 
 def weights_fingerprint(model_dir: Path) -> str:
@@ -107,7 +105,12 @@ def reference_dir(run_dir: Path, result: dict, baseline: str) -> Path:
 
 def relative_costs(run_dir: Path, result: dict) -> dict:
     """Total FLOPs of this run over those of each reference run (None when the
-    reference has not run, or ran another model)."""
+    reference has not run, ran another model, or ran other settings).
+
+    The reference is found by its run id, which names the preset but not the
+    settings: every ``--set`` run is preset ``custom``. So the reference must
+    also have this run's preset fingerprint (the config less the method and
+    the seed), or two differently configured ``custom`` runs would compare."""
     out = {}
     flops = result["ledger"]["total"]["flops"]
     for key, baseline in REFERENCES.items():
@@ -118,7 +121,10 @@ def relative_costs(run_dir: Path, result: dict) -> dict:
         elif ref_path.exists():
             ref = read_json(ref_path)
             ref_flops = ref["ledger"]["total"]["flops"]
-            if ref.get("model", {}).get("fingerprint") == result["model"]["fingerprint"] and ref_flops > 0:
+            same_model = ref.get("model", {}).get("fingerprint") == result["model"]["fingerprint"]
+            preset = preset_fingerprint_of(result)
+            same_settings = preset is not None and preset_fingerprint_of(ref) == preset
+            if same_model and same_settings and ref_flops > 0:
                 value = round(flops / ref_flops, 6)
         out[key] = value
     return out

@@ -14,6 +14,7 @@ Run directory::
     probe/decisions.jsonl       one RoutingDecision per trajectory
     checkpoints/sft/            model after SFT (absent when SFT had no data)
     checkpoints/final/          the model that was evaluated
+    eval/protocol.json          the evaluation protocol, resolved once (prism_gym.protocol)
     eval/metrics.json           evaluation per split and per task type
     rl/history.json             per-update GRPO statistics
     stages/<stage>.json         the stage's ledger and summary
@@ -28,13 +29,15 @@ from pathlib import Path
 from typing import Callable
 
 from prism_gym.fileio import read_json, write_json
+from prism_gym.protocol import EvaluationProtocol, SplitPlan
 from prism_gym.records import read_decisions, read_trajectories, write_jsonl
 from prism_gym.runner import dist, services
+from prism_gym.runner.events import RunEvents
 from prism_gym.runner.ledger import LEDGER_KEYS, StageCost, StageTimer, TokenMeter, matmul_parameters, total
 from prism_gym.runner.presets import RunConfig
 from prism_gym.runner.progress import RunReporter
-from prism_gym.runner.result import (RESULT_FILE, SCHEMA_VERSION, code_version, evaluation_protocol, now_iso,
-                                     preset_fingerprint, relative_costs, sha256_text, weights_fingerprint)
+from prism_gym.runner.result import (RESULT_FILE, SCHEMA_VERSION, code_version, now_iso, preset_fingerprint,
+                                     relative_costs, sha256_text, weights_fingerprint)
 
 STAGES = ("expert", "probe", "sft", "rl", "eval")
 PARALLEL_STAGES = ("sft", "rl")  # run on every process under accelerate; the rest on the main one
@@ -47,6 +50,10 @@ BUDGET_REFERENCE_TASKS = 64
 # Pass-rate rollouts on a CPU: episodes per batched generate when probe.rollout_batch
 # is unset (benchmarks/bench_pass_rates.py; docs/runner.md, "Pass-rate rollouts").
 CPU_ROLLOUT_BATCH = 64
+# The evaluation protocol as the run resolved it, under eval/ (docs/runner.md).
+PROTOCOL_FILE = "protocol.json"
+# The expert's answers on the reference tasks, under expert/: what the answer budget is read off.
+REFERENCE_ACTIONS = ("expert", "reference_actions.json")
 
 
 class RunError(RuntimeError):
@@ -64,6 +71,7 @@ class BenchRun:
         self.resume = resume
         self.reporter = reporter or RunReporter(enabled=False)
         self.on_step = on_step  # (stage, done, total) after every SFT/RL step; tests interrupt runs here
+        self.events = RunEvents(self.run_dir, self.cfg.report_to)  # plugins and trackers hear the run through it
         self._base = None
 
     # -- paths ------------------------------------------------------------------
@@ -95,6 +103,16 @@ class BenchRun:
             self._prepare_dir()
             self._build_model_step()
             self._header()
+            self.events.start(self.cfg.to_dict())
+        try:
+            result = self._run_stages(main)
+        except BaseException as exc:  # a kill too: trackers close the run as failed
+            self._note_tracker_failures(self.events.finish(None, exc))
+            raise
+        self._note_tracker_failures(self.events.finish(result, None))
+        return result
+
+    def _run_stages(self, main: bool) -> dict:
         dist.barrier()
         steps = {"expert": self._expert, "probe": self._probe, "sft": self._sft, "rl": self._rl, "eval": self._eval}
         for i, stage in enumerate(STAGES, start=1):
@@ -107,18 +125,20 @@ class BenchRun:
         if main:
             result = self._result()
             write_json(self.path(RESULT_FILE), result)
+            self.events.ledger(result["ledger"])
         dist.barrier()
         return read_json(self.path(RESULT_FILE))
 
-    def _run_stage(self, index: int, stage: str, step) -> None:
-        from prism_gym.plugins import get_registry
+    def _note_tracker_failures(self, failures: list[str]) -> None:
+        # A tracker that fails mid-run loses its logs, not the run: say so once, at the end.
+        for line in failures:
+            self.reporter.note(f"[yellow]{line}[/]")
 
+    def _run_stage(self, index: int, stage: str, step) -> None:
         main = dist.is_main()
         self.reporter.stage(index, len(STAGES), stage)
         self._seed(stage)
-        if main:
-            get_registry().notify("prism_gym_stage_started", run_dir=self.run_dir, stage=stage,
-                                  config=self.cfg.to_dict())
+        self.events.stage_started(stage, self.cfg.to_dict())
         cost, summary = step()
         if not main:
             return
@@ -128,8 +148,7 @@ class BenchRun:
         write_curves(self.run_dir)
         write_json(self.marker(stage), record)
         shutil.rmtree(self.path("work", stage), ignore_errors=True)
-        get_registry().notify("prism_gym_stage_finished", run_dir=self.run_dir, stage=stage,
-                              metrics=dict(record["ledger"], **summary))
+        self.events.stage_finished(stage, record["ledger"], summary)
         self.reporter.note(_cost_line(cost))
 
     def _finished_result(self) -> dict | None:
@@ -166,7 +185,7 @@ class BenchRun:
         base = self._base_dir()
         fingerprint = weights_fingerprint(base)[:19] if base else f"hub:{cfg.model}"
         method = cfg.baseline or cfg.router
-        options = ", ".join(f"{k}={v}" for k, v in cfg.router_options.items())
+        options = ", ".join(f"{k}={v}" for k, v in (cfg.arbiter_options if cfg.arbiter else cfg.router_options).items())
         self.reporter.header([
             f"env [bold]{cfg.env}[/], method [bold]{method}[/]" + (f" ({options})" if options else "")
             + f", preset {cfg.preset}, seed {cfg.seed}",
@@ -252,7 +271,7 @@ class BenchRun:
         timer.env_steps = sum(t.num_steps for t in trajectories)  # the training data; the rest only measures
         write_jsonl(self.path("expert", "trajectories.jsonl"), trajectories)
         write_jsonl(self.path("expert", "heldout.jsonl"), heldout)
-        write_json(self.path("expert", "reference_actions.json"),
+        write_json(self.path(*REFERENCE_ACTIONS),
                    sorted({turn.action for t in reference for turn in t.turns}))
         won = sum(t.won for t in trajectories)
         self.reporter.note(f"{len(trajectories)} expert trajectories, {won} won, {timer.env_steps} steps")
@@ -313,7 +332,12 @@ class BenchRun:
                            f"for {len(trajectories)} trajectories")
         write_jsonl(self.path("probe", "decisions.jsonl"), decisions)
         settings = router.settings() if hasattr(router, "settings") else dict(cfg.router_options)
-        write_json(self.path("probe", "router.json"), {"name": cfg.routing_router, "settings": _plain(settings)})
+        record = {"name": cfg.routing_router, "settings": _plain(settings)}
+        if cfg.arbiter:  # the method is the arbiter; this stage only hands it every task (runner/mixed.py)
+            from prism_gym.runner.mixed import arbiter_record
+
+            record = arbiter_record(cfg)
+        write_json(self.path("probe", "router.json"), record)
         n_rl = sum(d.route == "rl" for d in decisions)
         self.reporter.note(f"router {cfg.routing_router}: {len(decisions) - n_rl} to SFT, {n_rl} to RL")
         return timer.cost(), {"sft": len(decisions) - n_rl, "rl": n_rl}
@@ -343,6 +367,7 @@ class BenchRun:
         heldout = [t for t in read_trajectories(self.path("expert", "heldout.jsonl")) if t.won]
         curve: list[dict] = []
         before = action_accuracy(model, tokenizer, heldout)
+        self.events.sft_point({"step": 0, "epoch": 0.0, **before})
         with self.reporter.bar("sft steps", None) as update:
             def step(done, total_steps):
                 update(done, total_steps)
@@ -351,7 +376,8 @@ class BenchRun:
 
             cost = run_sft(model, tokenizer, sft, self.cfg.sft, seed=self.cfg.seed, work_dir=self.path("work", "sft"),
                            out_dir=self.path("checkpoints", "sft"), on_step=step,
-                           on_epoch=lambda m: action_accuracy(m, tokenizer, heldout), curve=curve)
+                           on_epoch=lambda m: action_accuracy(m, tokenizer, heldout), curve=curve,
+                           on_curve_point=self.events.sft_point)
         curve.insert(0, {"step": 0, "epoch": 0.0, **before})
         if dist.is_main():
             write_json(self.path("sft", "curve.json"), curve)
@@ -371,9 +397,35 @@ class BenchRun:
         derived from the expert's answers (prompts.answer_budget)."""
         if configured is not None:
             return configured
-        from prism_gym.agents.prompts import answer_budget
+        return expert_answer_budget(self.run_dir, tokenizer)
 
-        return answer_budget(tokenizer, read_json(self.path("expert", "reference_actions.json")))
+    def evaluation_protocol(self, tokenizer=None) -> EvaluationProtocol:
+        """The evaluation protocol, resolved once: read back from
+        ``eval/protocol.json`` when this run has resolved it, else resolved now
+        (the answer budget with ``tokenizer``, else the final checkpoint's) and
+        written there. The evaluation plays it and result.json records it, so
+        what is recorded is what was played."""
+        path = self.path("eval", PROTOCOL_FILE)
+        if path.exists():
+            return EvaluationProtocol.from_dict(read_json(path))
+        cfg = self.cfg
+        splits = list(cfg.eval.splits) or list(services.env_spec(cfg.env).eval_splits)
+        if not splits:
+            raise RunError(f"env {cfg.env!r} names no evaluation splits; set eval.splits")
+        if tokenizer is None:
+            from prism_gym.models import load_tokenizer
+
+            tokenizer = load_tokenizer(str(self.path("checkpoints", "final")))
+        # A split with fewer tasks than eval.episodes is played whole; the
+        # protocol records the episodes played, which a replay asks for again.
+        plans = tuple(SplitPlan(split, EVAL_TASK_SEED,
+                                len(services.list_tasks(cfg.env, split, cfg.eval.episodes, EVAL_TASK_SEED)))
+                      for split in splits)
+        protocol = EvaluationProtocol(splits=plans, max_new_tokens=self.answer_budget(tokenizer, cfg.eval.max_new_tokens),
+                                      max_steps=cfg.eval.max_steps, temperature=float(cfg.eval.temperature),
+                                      decoding=cfg.agent.decoding, slot_text=cfg.agent.slot_text)
+        write_json(path, protocol.to_dict())
+        return protocol
 
     def _start_dir(self) -> Path | None:
         sft_dir = self.path("checkpoints", "sft")
@@ -424,8 +476,14 @@ class BenchRun:
             import dataclasses
 
             rl_cfg = dataclasses.replace(cfg.rl, max_new_tokens=budget)  # the resolved budget (token-sum losses use it)
-            model, cost, history = run_grpo(model, tokenizer, tasks, rl_cfg, seed=cfg.seed, collect=collect,
-                                            work_dir=self.path("work", "rl"), on_step=step)
+            train = run_grpo
+            if cfg.arbiter:  # decided during training: one loop, SFT and RL terms per update (runner/mixed.py)
+                from prism_gym.runner.mixed import arbitrated_stage
+
+                train = arbitrated_stage(cfg, self.path("expert", "trajectories.jsonl"))
+            model, cost, history = train(model, tokenizer, tasks, rl_cfg, seed=cfg.seed, collect=collect,
+                                         work_dir=self.path("work", "rl"), on_step=step,
+                                         on_update=self.events.rl_update)
         if dist.is_main():
             save_model(model, tokenizer, final)
             write_json(self.path("rl", "history.json"), history)
@@ -445,32 +503,27 @@ class BenchRun:
         model, tokenizer = self._load_dir(self.path("checkpoints", "final"))
         meter = TokenMeter().attach(model)
         timer = StageTimer(meter, matmul_parameters(model))
-        splits = list(cfg.eval.splits) or list(services.env_spec(cfg.env).eval_splits)
-        if not splits:
-            raise RunError(f"env {cfg.env!r} names no evaluation splits; set eval.splits")
+        protocol = self.evaluation_protocol(tokenizer)
         per_split = {}
         import torch
 
-        budget = self.answer_budget(tokenizer, cfg.eval.max_new_tokens)
-        for split in splits:
-            # seeded by the evaluation's seed, not the run's: a run's seed changes training only
-            sample = cfg.eval.temperature > 0
-            agent = services.llm_agent(cfg.env, model, tokenizer, sample=sample,
-                                       temperature=cfg.eval.temperature if sample else 1.0,
-                                       max_new_tokens=budget, seed=EVAL_TASK_SEED, decoding=cfg.agent.decoding,
-                                       slot_text=cfg.agent.slot_text)
-            with torch.no_grad():
-                per_split[split] = services.evaluate(cfg.env, agent, split=split, episodes=cfg.eval.episodes,
-                                                     seed=EVAL_TASK_SEED, max_steps=cfg.eval.max_steps,
-                                                     progress=self.reporter.enabled)
-            trajectories = per_split[split].pop("trajectories")
-            write_jsonl(self.path("eval", "trajectories", f"{split}.jsonl"), trajectories)
-            timer.env_steps += sum(t.num_steps for t in trajectories)
-            self.reporter.note(_eval_line(split, per_split[split]))
+        # Sampling is seeded by each split's seed in the protocol (the evaluation's,
+        # not the run's: a run's seed changes training only).
+        agent = services.protocol_agent(cfg.env, model, tokenizer, protocol)
+        with torch.no_grad():
+            for split, measured in services.evaluate_protocol(cfg.env, agent, protocol,
+                                                              progress=self.reporter.enabled):
+                per_split[split] = measured
+                trajectories = measured.pop("trajectories")
+                write_jsonl(self.path("eval", "trajectories", f"{split}.jsonl"), trajectories)
+                self.events.episodes(split, trajectories)
+                timer.env_steps += sum(t.num_steps for t in trajectories)
+                self.reporter.note(_eval_line(split, per_split[split]))
         meter.detach()
         metrics = combine_metrics(per_split)
         metrics["outcomes"] = {split: m["outcomes"] for split, m in per_split.items()}
         write_json(self.path("eval", "metrics.json"), metrics)
+        self.events.evaluation(metrics)
         return timer.cost(), {"success_rate": metrics["success_rate"], "score": metrics["score"]}
 
     # -- result -------------------------------------------------------------------
@@ -511,7 +564,7 @@ class BenchRun:
                         "rl": len(decisions) if cfg.rl_on_all_tasks else sum(d.route == "rl" for d in decisions)},
             "metrics": metrics,
             "outcomes": outcomes,
-            "evaluation": evaluation_protocol(cfg.to_dict(), metrics["per_split"], EVAL_TASK_SEED),
+            "evaluation": self.evaluation_protocol().to_dict(),
             "ledger": {"stages": stages, "total": total(stages)},
             "fingerprints": {"config": cfg.fingerprint(), "preset": preset_fingerprint(cfg.to_dict()),
                              "data_split": sha256_text(sorted(f"{d.trajectory_id}\t{d.route}" for d in decisions)),
@@ -521,6 +574,15 @@ class BenchRun:
         }
         result["relative_cost"] = relative_costs(self.run_dir, result)
         return result
+
+
+def expert_answer_budget(run_dir: str | os.PathLike, tokenizer) -> int:
+    """The answer budget a run derives when its config leaves max_new_tokens
+    unset: read off the expert's answers it recorded (prompts.answer_budget).
+    ``leaderboard verify`` re-derives an old entry's budget with it."""
+    from prism_gym.agents.prompts import answer_budget
+
+    return answer_budget(tokenizer, read_json(Path(run_dir).joinpath(*REFERENCE_ACTIONS)))
 
 
 # Per-split rates kept beside success and score: how the agent failed.

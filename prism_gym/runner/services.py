@@ -59,6 +59,15 @@ def llm_agent(env: str, model, tokenizer, *, sample: bool, temperature: float, m
                     max_new_tokens=max_new_tokens, seed=seed, decoding=decoding, slot_text=slot_text)
 
 
+def protocol_agent(env: str, model, tokenizer, protocol):
+    """The LLM agent on an in-memory model, answering as the evaluation
+    ``protocol`` says (budget, temperature, decoding): the same options
+    ``leaderboard verify`` builds its agent with."""
+    from prism_gym.agents.llm import LLMAgent
+
+    return LLMAgent(env, model=model, tokenizer=tokenizer, **protocol.llm_options())
+
+
 def collect_expert(env: str, tasks: Sequence[Task], *, seed: int, max_steps: int | None,
                    progress: bool = True) -> list[Trajectory]:
     """One expert episode per task."""
@@ -67,12 +76,9 @@ def collect_expert(env: str, tasks: Sequence[Task], *, seed: int, max_steps: int
     return [e.trajectory for e in episodes]
 
 
-def evaluate(env: str, agent, *, split: str, episodes: int, seed: int, max_steps: int | None,
-             progress: bool = True) -> dict:
-    """The evaluation metrics of ``agent`` on ``split``, with the played
-    episodes under ``"trajectories"`` (a list of Trajectory)."""
-    from prism_gym.evaluation import evaluate as engine
+def evaluate_protocol(env: str, agent, protocol, *, progress: bool = True):
+    """Each split's evaluation metrics under ``protocol``, as ``(split, metrics)``
+    pairs, with the played episodes under ``"trajectories"`` (a list of Trajectory)."""
+    from prism_gym.evaluation import evaluate_protocol as engine
 
-    result = engine(env, agent, split=split, episodes=episodes, seed=seed, max_steps=max_steps, progress=progress,
-                    return_trajectories=True)
-    return result
+    return engine(env, agent, protocol, progress=progress, return_trajectories=True)

@@ -21,6 +21,7 @@ before the kill is saved with each checkpoint and carried over.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -54,6 +55,17 @@ def sft_dataset(tokenizer, chats: Sequence[list[dict]], max_length: int):
     return Dataset.from_dict(rows)
 
 
+def warmup_steps(warmup_ratio: float, training_steps: int) -> int:
+    """The learning-rate warm-up as a whole number of optimizer steps: the
+    ratio of the run's steps, rounded up (as transformers rounds a ratio).
+
+    A whole number, because ``warmup_steps`` means steps on every transformers
+    version, while a float below 1 is read as a ratio only from version 5 on
+    (4.x took 0.05 for 0.05 steps, that is no warm-up at all) and 5.x has no
+    ``warmup_ratio`` any more."""
+    return math.ceil(warmup_ratio * training_steps)
+
+
 def latest_checkpoint(work_dir: Path) -> Path | None:
     # A checkpoint counts once its ledger is written too (last, in on_save): a run
     # killed in between resumes from the previous one, so no step's cost is lost.
@@ -65,13 +77,17 @@ def latest_checkpoint(work_dir: Path) -> Path | None:
 
 def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig, *, seed: int, work_dir: Path,
             out_dir: Path, on_step: Callable[[int, int], None] | None = None,
-            on_epoch: Callable[[object], dict] | None = None, curve: list[dict] | None = None) -> StageCost:
+            on_epoch: Callable[[object], dict] | None = None, curve: list[dict] | None = None,
+            callbacks: Sequence = (), on_curve_point: Callable[[dict], None] | None = None) -> StageCost:
     """Fine-tune ``model`` in place on ``trajectories``; save the result to
     ``out_dir`` (safetensors + tokenizer); return the stage cost.
 
     The learning curve goes into ``curve`` (a list, carried across a resume):
     the mean train loss of each logging interval, and ``on_epoch(model)``'s
-    metrics (held-out accuracy) at the end of every epoch."""
+    metrics (held-out accuracy) at the end of every epoch; ``on_curve_point``
+    is handed each new entry as it is appended (trackers log it live).
+    ``callbacks`` are further transformers ``TrainerCallback``s (tests watch
+    the learning rate)."""
     from transformers import TrainerCallback
     from trl import SFTConfig as TrlSFTConfig
     from trl import SFTTrainer
@@ -117,6 +133,8 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
             if logs and "loss" in logs:
                 curve.append({"step": state.global_step, "epoch": round(float(state.epoch or 0), 4),
                               "train_loss": float(logs["loss"])})
+                if on_curve_point is not None:
+                    on_curve_point(curve[-1])
 
         def on_epoch_end(self, args, state, control, model=None, **kw):
             if on_epoch is not None and model is not None:
@@ -125,6 +143,8 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
                 curve.append({"step": state.global_step, "epoch": round(float(state.epoch or 0), 4),
                               **on_epoch(model)})
                 model.train(was_training)
+                if on_curve_point is not None:
+                    on_curve_point(curve[-1])
 
     peft_config = None
     if cfg.lora:
@@ -135,7 +155,8 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
     args = TrlSFTConfig(
         output_dir=str(work_dir), num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
         per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.gradient_accumulation,
-        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+        # warmup_steps is set from cfg.warmup_ratio once the trainer knows its step count (_SFTTrainer)
+        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=0, weight_decay=cfg.weight_decay,
         # The masks come with the data (assistant_masks); trl builds the labels from them.
         max_length=cfg.max_length, assistant_only_loss=False, packing=False,
         activation_checkpointing=cfg.gradient_checkpointing and not cfg.fsdp,
@@ -146,8 +167,16 @@ def run_sft(model, tokenizer, trajectories: Sequence[Trajectory], cfg: SFTConfig
         data_seed=seed, bf16=cfg.bf16,
         dataloader_num_workers=0, disable_tqdm=True, use_cpu=_no_accelerator(), dataset_num_proc=None,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=peft_config, callbacks=[_Checkpointing()])
+    class _SFTTrainer(SFTTrainer):
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            # The trainer's own step count (batches, accumulation, processes and
+            # epochs already counted in), so the warm-up is the configured share
+            # of the steps that run, on every transformers version.
+            self.args.warmup_steps = warmup_steps(cfg.warmup_ratio, num_training_steps)
+            return super().create_scheduler(num_training_steps, optimizer)
+
+    trainer = _SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                          peft_config=peft_config, callbacks=[_Checkpointing(), *callbacks])
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # it prints the final log dict over the runner's report

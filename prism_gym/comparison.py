@@ -83,6 +83,9 @@ def record_from_result(result: dict, source: str = "") -> RunRecord:
 
 def record_from_entry(entry: dict, source: str = "") -> RunRecord:
     where = source or entry.get("name", "?")
+    if entry["kind"] == "agent":
+        raise ComparisonError(f"{where}: a reference agent's row is an agent that was not trained, not a run of "
+                              "a method; it has no seeds of training to pair with a run's")
     if entry["kind"] != "run":
         raise ComparisonError(f"{where}: a reported reference row has no runs to compare (it is a published "
                               "number, not a run of this code)")

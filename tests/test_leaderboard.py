@@ -215,7 +215,7 @@ def test_unknown_schema_version_is_rejected(board, tmp_path):
     entry = copy.deepcopy(reference_entries()[0])
     entry["schema_version"] = 99
     assert entry_problems(entry) == ["schema_version: unknown entry schema version 99 (this prism-gym reads "
-                                     "versions 1 and 2)"]
+                                     "versions 1, 2 and 3)"]
 
 
 def test_missing_fields_are_each_named(board):

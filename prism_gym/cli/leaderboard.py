@@ -1,4 +1,4 @@
-"""`prism-gym leaderboard submit | validate | render | verify`."""
+"""`prism-gym leaderboard submit | validate | render | verify | reference-agents`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -101,3 +101,25 @@ def verify_command(entry: Path = typer.Argument(..., help="Entry file to verify.
     console.print(f"recorded in {path}", highlight=False)
     if record["outcome"] != "reproduced":  # unavailable: 2; not reproduced or fingerprint mismatch: 1
         raise typer.Exit(2 if record["outcome"] == "unavailable" else 1)
+
+
+@leaderboard_app.command("reference-agents")
+def reference_agents_command(
+        envs: Optional[List[str]] = typer.Option(None, "--env", help="Env to measure (repeatable; default: "
+                                                 "alfworld and webshop)."),
+        episodes: Optional[int] = typer.Option(None, "--episodes", min=1,
+                                               help="Episodes per split (default: the tiny preset's, 128)."),
+        root: Path = ROOT_OPTION):
+    """Measure the agents that need no model (expert, random; WebShop's rule) on the tiny track's evaluation
+    tasks and write their reference rows, with the WebShop paper's rule figure; never overwrites an entry."""
+    from prism_gym.leaderboard.loading import LeaderboardError
+    from prism_gym.leaderboard.reference_agents import write_reference_agent_entries
+
+    try:
+        done = write_reference_agent_entries(root / "entries", envs=tuple(envs or ()), episodes=episodes,
+                                             progress=True)
+    except LeaderboardError as exc:
+        raise fail(str(exc))
+    for path, status in done:
+        console.print(f"{path}: {status}", highlight=False)
+    console.print("render the tables with `prism-gym leaderboard render`", style="dim")

@@ -13,6 +13,14 @@ entry also records its ``intervals``, which ``validate`` recomputes from the
 outcomes. Version 1 files stay readable: they validate against the version 1
 rules, and comparisons involving them fall back to unpaired statistics.
 
+Entry version 3 adds the reference agents: agents that need no model (the
+env's expert, the seeded random agent, WebShop's rule), measured here by
+``leaderboard reference-agents`` (kind ``agent``) or published (kind
+``reported``). Such an entry names its ``agent`` instead of a router or a
+baseline, and has no model and no track: nothing in it depends on a model, so
+the table shows it on every track of its env. ``submit`` still writes run
+entries at version 2 (version 3 adds nothing a run records).
+
 Both are checked by :func:`result_problems` / :func:`entry_problems`, which
 return one readable line per problem (an empty list means valid). See
 docs/leaderboard.md for the field-by-field description.
@@ -26,16 +34,21 @@ from prism_gym.leaderboard.loading import NAME, NAME_HINT
 from prism_gym.agents.constrained import DECODINGS, SLOT_TEXTS
 
 RESULT_SCHEMA_VERSION = 2
-ENTRY_SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+ENTRY_SCHEMA_VERSION = 2  # what `submit` writes for a run
+AGENT_ENTRY_SCHEMA_VERSION = 3  # the first version with reference agents
+RESULT_READABLE_VERSIONS = (1, 2)
+ENTRY_READABLE_VERSIONS = (1, 2, 3)
+READABLE_VERSIONS = RESULT_READABLE_VERSIONS  # the name older code imports
 
 TRACKS = ("tiny", "full")
 PRESETS = ("tiny", "paper", "custom")
 BASELINES = ("sft-only", "rl-only", "sft-then-rl")
 # Reference rows may also name the untrained base model.
 ENTRY_BASELINES = BASELINES + ("base-model",)
-KINDS = ("run", "reported")
+KINDS = ("run", "reported", "agent")
+KINDS_BEFORE_AGENTS = ("run", "reported")  # versions 1 and 2
 REPORTED_NOTE = "reported, not reproduced here"
+AGENT_NOTE = "reference agent, no training"
 LEDGER_KEYS = ("wall_s", "tokens_forwarded", "tokens_trained", "tokens_generated", "flops", "env_steps")
 
 FINGERPRINT = r"sha256:[0-9a-f]{64}"
@@ -150,7 +163,7 @@ RESULT_SPEC = Obj({
 
 ENTRY_SPEC_V1 = Obj({
     "schema_version": Num(integer=True),
-    "kind": Str(choices=KINDS),
+    "kind": Str(choices=KINDS_BEFORE_AGENTS),
     "name": Str(NAME, hint=NAME_HINT),
     "label": Str(max_len=100),
     "created": Str(TIMESTAMP, hint=TIMESTAMP_HINT, max_len=40),
@@ -191,18 +204,27 @@ ENTRY_SPEC = Obj(dict(
     outcomes=_outcomes(nullable=True),
     intervals=Obj({"success_rate": _interval(), "score": _interval()}),
 ))
-ENTRY_SPECS = {1: ENTRY_SPEC_V1, 2: ENTRY_SPEC}
+ENTRY_SPEC_V3 = Obj(dict(
+    ENTRY_SPEC.fields,
+    kind=Str(choices=KINDS),
+    # null for a reference agent: it has no model, and so belongs to no one track
+    track=Str(choices=TRACKS, nullable=True),
+    model=Obj(ENTRY_SPEC.fields["model"].fields, nullable=True),
+    agent=Obj({"name": Str(NAME, hint=NAME_HINT), "settings": Map(Scalar(), key_pattern=NAME, max_items=50)},
+              nullable=True),
+))
+ENTRY_SPECS = {1: ENTRY_SPEC_V1, 2: ENTRY_SPEC, 3: ENTRY_SPEC_V3}
 
 
-def _version_problem(data: dict, what: str) -> str | None:
+def _version_problem(data: dict, what: str, readable: tuple[int, ...]) -> str | None:
     version = data.get("schema_version")
     if "schema_version" not in data:
         return "schema_version: missing field"
     if isinstance(version, bool) or not isinstance(version, int):
         return f"schema_version: must be a whole number, got {version!r}"
-    if version not in READABLE_VERSIONS:
-        readable = " and ".join(map(str, READABLE_VERSIONS))
-        return f"schema_version: unknown {what} schema version {version} (this prism-gym reads versions {readable})"
+    if version not in readable:
+        names = ", ".join(map(str, readable[:-1])) + f" and {readable[-1]}"
+        return f"schema_version: unknown {what} schema version {version} (this prism-gym reads versions {names})"
     return None
 
 
@@ -220,7 +242,7 @@ def _routing_problems(routing: Any) -> list[str]:
 
 def result_problems(result: dict) -> list[str]:
     """Everything wrong with a ``result.json`` object, one line each."""
-    version = _version_problem(result, "result.json")
+    version = _version_problem(result, "result.json", RESULT_READABLE_VERSIONS)
     if version:
         return [version]  # nothing else can be judged against an unknown version
     problems: list[str] = []
@@ -238,9 +260,10 @@ def result_problems(result: dict) -> list[str]:
 def entry_problems(entry: dict) -> list[str]:
     """Everything wrong with one entry on its own, one line each (checks that
     need the file name or the other entries are in :mod:`.validate`)."""
+    from prism_gym.leaderboard.agent_rows import agent_entry_problems, needs_agent_checks
     from prism_gym.leaderboard.fingerprint import entry_fingerprint, run_fingerprint
 
-    version = _version_problem(entry, "entry")
+    version = _version_problem(entry, "entry", ENTRY_READABLE_VERSIONS)
     if version:
         return [version]
     problems: list[str] = []
@@ -248,6 +271,10 @@ def entry_problems(entry: dict) -> list[str]:
     problems += _routing_problems(entry.get("routing"))
     if problems:
         return problems
+    if needs_agent_checks(entry):
+        problems += agent_entry_problems(entry)
+        if problems:
+            return problems  # the checks below read a model and a track
     if entry["schema_version"] >= 2:
         problems += _interval_problems(entry)
     if entry["kind"] == "run":
@@ -257,9 +284,10 @@ def entry_problems(entry: dict) -> list[str]:
             if entry["fingerprints"]["run"] != expected:
                 problems.append(f"fingerprints.run: fingerprint mismatch: {entry['fingerprints']['run']} does not "
                                 f"match the config, data split, checkpoint and seed ({expected})")
-    else:
+    elif entry["kind"] == "reported":
         problems += _reported_entry_problems(entry)
-    if entry["router"] is None and entry["baseline"] is None:
+    # kind "agent": what it must and must not carry was checked above
+    if entry.get("agent") is None and entry["router"] is None and entry["baseline"] is None:
         problems.append("router: an entry names a router, a baseline, or both")
     actual = entry_fingerprint(entry)
     if entry["entry_fingerprint"] != actual:
@@ -376,11 +404,13 @@ def _reported_entry_problems(entry: dict) -> list[str]:
     for key in ("fingerprints", "provenance", "evaluation") + (("outcomes",) if entry["schema_version"] >= 2 else ()):
         if entry[key] is not None:
             problems.append(f"{key}: a reference entry reports numbers from a publication and has no {key}")
-    if entry["track"] != "full":
+    # A published reference agent (agent block, no track) is on every track: checked in .agent_rows.
+    if entry.get("agent") is None and entry["track"] != "full":
         problems.append("track: reference entries from publications belong to the full track")
     return problems
 
 
-__all__ = ["RESULT_SCHEMA_VERSION", "ENTRY_SCHEMA_VERSION", "TRACKS", "PRESETS", "BASELINES", "ENTRY_BASELINES",
-           "KINDS", "REPORTED_NOTE", "LEDGER_KEYS", "RESULT_SPEC", "ENTRY_SPEC",
-           "ENTRY_SPEC_V1", "READABLE_VERSIONS", "result_problems", "entry_problems", "outcome_problems", "Field"]
+__all__ = ["RESULT_SCHEMA_VERSION", "ENTRY_SCHEMA_VERSION", "AGENT_ENTRY_SCHEMA_VERSION", "TRACKS", "PRESETS",
+           "BASELINES", "ENTRY_BASELINES", "KINDS", "REPORTED_NOTE", "AGENT_NOTE", "LEDGER_KEYS", "RESULT_SPEC",
+           "ENTRY_SPEC", "ENTRY_SPEC_V1", "ENTRY_SPEC_V3", "READABLE_VERSIONS", "RESULT_READABLE_VERSIONS",
+           "ENTRY_READABLE_VERSIONS", "result_problems", "entry_problems", "outcome_problems", "Field"]

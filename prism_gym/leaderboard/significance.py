@@ -14,6 +14,18 @@ statistically tied with the best row (docs/statistics.md).
   base model; reported rows only with the random row of the same model.
 * Tied: the row's interval overlaps the interval of the row with the highest
   mean success.
+
+Reference agents (prism_gym.leaderboard.agent_rows: the expert, the random
+agent, WebShop's rule) are yardsticks, not methods. Their success interval is
+shown like any row's, and whether it overlaps the best method's; but they
+are never the best row (the expert would be, and every method would then
+read "no"), and they have no Δ vs random: that column is what a way of
+splitting the data adds over the random router with the same training, and
+an agent without training has nothing to compare there. Where a reference
+agent's interval does not overlap the best method's, it reads "above best"
+or "below best" instead of "no". The random agent is
+not the random router: only a row that routes with the ``random`` router is
+the reference of Δ vs random.
 """
 from __future__ import annotations
 
@@ -36,6 +48,7 @@ def success_estimate(row) -> stats.Estimate | None:
 
 
 def _is_random(row) -> bool:
+    """A row of the random router. Never the random agent: it names no router (it routes nothing)."""
     entry = row.entries[0][1]
     return entry["baseline"] is None and (entry["router"] or {}).get("name") == "random"
 
@@ -52,6 +65,8 @@ def reference_row(row, rows):
     same RL algorithm (a GiGPO row against random trained by GiGPO; sft-only,
     which has none, against plain GRPO's), then the same code version, then
     the most seeds."""
+    if row.reference_agent:
+        return None  # not trained: nothing to set against random routing
     candidates = [r for r in rows if _is_random(r) and _setup(r) == _setup(row)]
     if not candidates:
         return None
@@ -62,7 +77,8 @@ def reference_row(row, rows):
 
 
 def delta_vs_random(row, rows) -> dict | None:
-    """``Comparison.to_dict()`` of row - random row in success (0-1), or None."""
+    """``Comparison.to_dict()`` of row - random row in success (0-1), or None
+    (always for a reference agent, which has no random row: :func:`reference_row`)."""
     ref = reference_row(row, rows)
     if ref is None or ref is row:
         return None
@@ -91,12 +107,16 @@ def annotate(rows) -> None:
     for row in rows:
         row.estimate = success_estimate(row)
         row.delta = delta_vs_random(row, rows)
-    ranked = [r for r in rows if r.estimate is not None]
+    ranked = [r for r in rows if r.estimate is not None and not r.reference_agent]
     best = max(ranked, key=lambda r: r.estimate.value, default=None)
     for row in rows:
         if row.estimate is None or best is None:
             row.tied = None
         elif row is best:
             row.tied = "best"
+        elif row.estimate.overlaps(best.estimate):
+            row.tied = "tied"
+        elif row.reference_agent:  # a yardstick: say on which side of the best method it lies
+            row.tied = "above" if row.estimate.value > best.estimate.value else "below"
         else:
-            row.tied = "tied" if row.estimate.overlaps(best.estimate) else ""
+            row.tied = ""

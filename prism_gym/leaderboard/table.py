@@ -1,7 +1,11 @@
 """Leaderboard rows: entries grouped by env and track, seeds of one method,
 preset and code version aggregated into one row, with the row's success
 interval, its difference from random and whether it is tied with the best
-row (prism_gym.leaderboard.significance)."""
+row (prism_gym.leaderboard.significance).
+
+Reference agents (agents that need no model: prism_gym.leaderboard.agent_rows)
+have no track, so their rows are on every track of their env. They are listed
+after the ranked rows of methods, unranked: they are yardsticks, not entrants."""
 from __future__ import annotations
 
 import json
@@ -10,7 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prism_gym.leaderboard.schema import TRACKS
+from prism_gym.leaderboard.agent_rows import is_reference_agent
+from prism_gym.leaderboard.schema import AGENT_NOTE, REPORTED_NOTE, TRACKS
+
+# The Model cell of a row whose agent plays without one.
+NO_MODEL = "none"
 
 
 @dataclass
@@ -18,7 +26,7 @@ class Row:
     """One line of a table: a method on one env and track, over its seeds."""
 
     label: str
-    kind: str  # run | reported
+    kind: str  # run | reported | agent
     model: str
     preset: str | None
     entries: list[tuple[Path, dict]] = field(default_factory=list)
@@ -26,7 +34,9 @@ class Row:
     # set by significance.annotate once the table's rows are known
     estimate: Any = None  # prism_gym.stats.Estimate of the success rate, or None
     delta: dict | None = None  # success difference from the random row (stats.Comparison.to_dict())
-    tied: str | None = None  # "best", "tied" (interval overlaps the best row's), "" or None
+    # "best", "tied" (interval overlaps the best row's), "" or None; a reference agent
+    # that is not tied: "above" or "below" (the best method)
+    tied: str | None = None
     # FLOPs of the board's rl-only and sft-then-rl runs by _reference_key: the cost ratio of
     # an entry submitted before its reference ran
     reference_flops: dict = field(default_factory=dict)
@@ -88,9 +98,16 @@ class Row:
         return self.mean(cost)
 
     @property
+    def reference_agent(self) -> bool:
+        """A row of an agent that needs no model (measured here or published)."""
+        return bool(self.entries) and is_reference_agent(self.entries[0][1])
+
+    @property
     def status(self) -> str:
         if self.kind == "reported":
-            return "reported, not reproduced here"
+            return REPORTED_NOTE
+        if self.kind == "agent":
+            return AGENT_NOTE
         outcomes = [self.verification.get(p.name) for p, _ in self.entries]
         if any(o == "not reproduced" or o == "fingerprint mismatch" for o in outcomes):
             return "verification failed"
@@ -113,8 +130,8 @@ def _row_label(entry: dict) -> str:
 def _group_key(entry: dict) -> str:
     """Entries that differ only in seed (same method, model, preset, code,
     env data) form one row; reference rows never merge."""
-    if entry["kind"] == "reported":
-        return "reported:" + entry["name"]
+    if entry["kind"] in ("reported", "agent"):
+        return f"{entry['kind']}:" + entry["name"]
     return json.dumps([_row_label(entry), entry["router"], entry["baseline"], entry["rl_algorithm"], entry["preset"],
                        (entry.get("fingerprints") or {}).get("preset"), entry["model"], entry["env"]["version"],
                        entry["code_version"]], sort_keys=True)
@@ -139,20 +156,25 @@ def build_tables(entries: list[tuple[Path, dict]], verifications: dict[str, str]
     groups: dict[tuple[str, str], dict[str, Row]] = {}
     reference_flops = _reference_flops(entries)
     for path, entry in sorted(entries, key=lambda pe: pe[0].name):
-        rows = groups.setdefault((entry["env"]["name"], entry["track"]), {})
-        key = _group_key(entry)
-        if key not in rows:
-            rows[key] = Row(_row_label(entry), entry["kind"], entry["model"]["name"], entry["preset"],
-                            reference_flops=reference_flops)
-        rows[key].entries.append((path, entry))
-        if path.name in verifications:
-            rows[key].verification[path.name] = verifications[path.name]
+        # A reference agent has no track: it is a row of every track of its env.
+        for track in (entry["track"],) if entry["track"] is not None else TRACKS:
+            rows = groups.setdefault((entry["env"]["name"], track), {})
+            key = _group_key(entry)
+            if key not in rows:
+                model = entry["model"]["name"] if entry["model"] is not None else NO_MODEL
+                rows[key] = Row(_row_label(entry), entry["kind"], model, entry["preset"],
+                                reference_flops=reference_flops)
+            rows[key].entries.append((path, entry))
+            if path.name in verifications:
+                rows[key].verification[path.name] = verifications[path.name]
     from prism_gym.leaderboard.significance import annotate
 
     tables = []
     for (env, track), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], TRACKS.index(kv[0][1]))):
-        ordered = sorted(rows.values(), key=lambda r: (r.success() is None, -(r.success() or 0.0),
-                                                        -(r.score() or 0.0), r.model, r.label))
+        # Methods first, ranked; the reference agents after them, unranked.
+        ordered = sorted(rows.values(), key=lambda r: (r.reference_agent, r.success() is None,
+                                                        -(r.success() or 0.0), -(r.score() or 0.0), r.model,
+                                                        r.label))
         annotate(ordered)
         tables.append(Table(env, track, ordered))
     return tables
@@ -239,7 +261,8 @@ def row_cells(table: Table, row: Row) -> dict[str, Any]:
              "Episodes per run": ", ".join(map(str, row.episodes)) or "–",
              "Success % [95% CI]": fmt_interval(row.estimate),
              "Δ vs random, points [95% CI]": fmt_interval(row.delta and row.delta["difference"], signed=True),
-             "Tied with best": {"best": "best", "tied": "tied", "": "no"}.get(row.tied, "–")}
+             "Tied with best": {"best": "best", "tied": "tied", "": "no", "above": "above best",
+                                "below": "below best"}.get(row.tied, "–")}
     for split in table.splits:
         cells[f"{split} %"] = fmt_percent(row.split_success(split))
     cells["Score"] = fmt_number(row.score())

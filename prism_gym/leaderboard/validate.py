@@ -3,7 +3,8 @@
 Besides each entry's own schema (:func:`prism_gym.leaderboard.schema.entry_problems`)
 this checks what needs the file system or the other entries: the file name
 (``<date>_<name>.json`` matching the entry's own date and name) and duplicate
-runs across files.
+runs across files (for reference agents measured here: the same agent and
+settings played with the same protocol on the same env version).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+from prism_gym.leaderboard.agent_rows import agent_identity
 from prism_gym.leaderboard.loading import NAME, LeaderboardError, entry_files, load_json_file
 from prism_gym.leaderboard.schema import entry_problems
 from prism_gym.leaderboard.submit import find_duplicate
@@ -56,6 +58,11 @@ def _check_files(paths) -> tuple[list[tuple[Path, dict]], list[str]]:
         duplicate = find_duplicate(entry, seen)
         if duplicate is not None:
             problems.append(f"{path}: duplicate submission: records the same run as {duplicate}")
+        measurement = agent_identity(entry)
+        twin = next((p for p, e in seen if measurement is not None and agent_identity(e) == measurement), None)
+        if twin is not None:
+            problems.append(f"{path}: duplicate reference agent: measures the same agent with the same protocol "
+                            f"as {twin}")
         seen.append((path, entry))
     return seen, problems
 

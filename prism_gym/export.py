@@ -14,6 +14,11 @@ so that a user can route here and train an 8B model there.
   manager plays exactly that task. The reward comes from the environment during
   rollouts (``reward_model.style = "env"``; ``ground_truth`` is the task id).
   ``rl_tasks.jsonl`` lists the same tasks as prism-gym Task records.
+  ``verl_interaction.yaml`` is the multi-turn interaction config that plays
+  those tasks in the env (:class:`prism_gym.verl_interaction.PrismGymInteraction`,
+  one entry per env); each row's ``extra_info.interaction_kwargs`` names its
+  entry and its task (``name``, ``env``, ``split``, ``instance``), as verl's
+  ``ToolAgentLoop`` reads them.
 - ``export.json``: what was written, the counts and the format versions.
 
 Format versions written: LLaMA-Factory ``sharegpt`` dataset format as read by
@@ -35,6 +40,14 @@ from prism_gym.records import RoutingDecision, Trajectory
 EXPORT_VERSION = 1
 LLAMAFACTORY_FORMAT = "llamafactory-sharegpt (LLaMA-Factory 0.9.x dataset_info.json)"
 VERL_FORMAT = "verl-rl-parquet (verl 0.3-0.5 RLHFDataset, prompt_key=prompt; verl-agent)"
+VERL_INTERACTION_FORMAT = "verl-interaction-config (verl 0.7 multi_turn.interaction_config_path)"
+VERL_INTERACTION_FILE = "verl_interaction.yaml"
+VERL_INTERACTION_CLASS = "prism_gym.verl_interaction.PrismGymInteraction"
+
+
+def interaction_name(env: str) -> str:
+    """The verl interaction that plays ``env``'s tasks."""
+    return f"prism_gym_{env}"
 
 
 def pair_decisions(trajectories: Sequence[Trajectory], decisions: Sequence[RoutingDecision]
@@ -83,7 +96,9 @@ def verl_row(trajectory: Trajectory, index: int, history_window: int | None = No
         "ability": "agent",
         "reward_model": {"style": "env", "ground_truth": task.id},
         "extra_info": {"index": index, "split": task.split, "env": task.env, "instance": task.instance,
-                       "task_id": task.id, "task_type": task.task_type, "goal": task.goal},
+                       "task_id": task.id, "task_type": task.task_type, "goal": task.goal,
+                       "interaction_kwargs": {"name": interaction_name(task.env), "env": task.env,
+                                              "split": task.split, "instance": task.instance}},
     }
 
 
@@ -98,13 +113,28 @@ def _write_parquet(path: Path, rows: list[dict]) -> None:
         ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
         ("extra_info", pa.struct([("index", pa.int64()), ("split", pa.string()), ("env", pa.string()),
                                   ("instance", pa.string()), ("task_id", pa.string()),
-                                  ("task_type", pa.string()), ("goal", pa.string())])),
+                                  ("task_type", pa.string()), ("goal", pa.string()),
+                                  ("interaction_kwargs", pa.struct([("name", pa.string()), ("env", pa.string()),
+                                                                    ("split", pa.string()),
+                                                                    ("instance", pa.string())]))])),
     ])
     table = pa.Table.from_pylist(rows, schema=schema)
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     with atomic_open(path, "wb") as fh:
         fh.write(buffer.getvalue())
+
+
+def verl_interaction_config(envs: Sequence[str]) -> str:
+    """The YAML of verl's interaction config: one PrismGymInteraction per env."""
+    import yaml
+
+    entries = [{"name": interaction_name(env), "class_name": VERL_INTERACTION_CLASS,
+                "config": {"env": env, "env_kwargs": {}}} for env in envs]
+    header = ("# verl multi-turn interaction config, written by prism-gym's export: each entry plays one env's\n"
+              "# tasks (rl.parquet's extra_info.interaction_kwargs names the entry and the task).\n"
+              "# Use with actor_rollout_ref.rollout.multi_turn.interaction_config_path (docs/integrations.md).\n")
+    return header + yaml.safe_dump({"interaction": entries}, sort_keys=False)
 
 
 def export_routing(trajectories: Sequence[Trajectory], decisions: Sequence[RoutingDecision], out_dir: str | Path,
@@ -140,6 +170,8 @@ def export_routing(trajectories: Sequence[Trajectory], decisions: Sequence[Routi
     with atomic_open(out / "rl_tasks.jsonl") as fh:
         for t in rl_trajs:
             fh.write(json.dumps(asdict(t.task), ensure_ascii=False) + "\n")
+    with atomic_open(out / VERL_INTERACTION_FILE) as fh:
+        fh.write(verl_interaction_config(envs))
 
     routers = sorted({d.router for _, d in pairs})
     manifest = {
@@ -150,6 +182,7 @@ def export_routing(trajectories: Sequence[Trajectory], decisions: Sequence[Routi
         "sft": {"format": LLAMAFACTORY_FORMAT, "file": "sft.json", "dataset_info": "dataset_info.json",
                 "dataset_name": name, "trajectories": sum(d.route == "sft" for _, d in pairs), "samples": len(sft)},
         "rl": {"format": VERL_FORMAT, "file": "rl.parquet", "tasks_file": "rl_tasks.jsonl",
+               "interaction_config": VERL_INTERACTION_FILE, "interaction_format": VERL_INTERACTION_FORMAT,
                "trajectories": sum(d.route == "rl" for _, d in pairs), "tasks": len(rows)},
     }
     write_json(out / "export.json", manifest)

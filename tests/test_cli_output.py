@@ -11,7 +11,7 @@ from prism_gym.cli import app
 
 runner = CliRunner()
 COMMANDS = [[], ["eval"], ["expert"], ["route"], ["bench"], ["show"], ["envs", "list"], ["routers", "list"],
-            ["model", "build"], ["leaderboard", "submit"], ["compare"], ["algorithms", "list"]]
+            ["model", "build"], ["leaderboard", "submit"], ["compare"], ["algorithms", "list"], ["serve"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")

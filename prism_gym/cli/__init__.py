@@ -11,6 +11,7 @@ from prism_gym.cli.app import app
 COMMAND_MODULES = (
     "prism_gym.cli.catalog",
     "prism_gym.cli.algorithms",
+    "prism_gym.cli.arbiters",
     "prism_gym.cli.leaderboard",
     "prism_gym.cli.eval",
     "prism_gym.cli.route",
@@ -18,6 +19,7 @@ COMMAND_MODULES = (
     "prism_gym.cli.compare",
     "prism_gym.cli.show",
     "prism_gym.cli.model",
+    "prism_gym.cli.serve",
 )
 
 for _module in COMMAND_MODULES:

@@ -291,28 +291,20 @@ def _autocast(model, enabled: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: int, collect: CollectFn,
-             work_dir: Path, on_step: Callable[[int, int], None] | None = None,
-             on_update: Callable[[dict], None] | None = None) -> tuple[object, StageCost, list[dict]]:
-    """Train ``model`` on ``tasks``; return (trained model, cost, per-iteration
-    history). ``collect(model, tasks, group_size=, seed=)`` plays the episodes
-    and returns them with their token ids; ``on_update`` is handed each
-    update's history row as soon as it is recorded (trackers log it live)."""
+def prepare_policy(model, cfg: RLConfig):
+    """The policy as an RL stage trains it: fp32 master weights (AdamW on bf16
+    parameters loses small updates to rounding), gradient checkpointing and
+    LoRA as configured, and a frozen copy for the KL term when ``beta`` > 0.
+    Returns (policy, reference model or None, the dtype the model came in)."""
     import copy
 
     import torch
 
-    iterations = planned_iterations(cfg, len(tasks))
-    if iterations == 0 or not tasks:
-        return model, StageCost(), []
-    algorithm = build_algorithm(cfg)
-    torch.manual_seed(seed)
     ref_model = None
     if cfg.beta > 0:
         ref_model = copy.deepcopy(model).eval()
         for p in ref_model.parameters():
             p.requires_grad_(False)
-    # fp32 master weights: AdamW on bf16 parameters loses small updates to rounding
     input_dtype = next(model.parameters()).dtype
     if input_dtype != torch.float32:
         model = model.float()
@@ -324,6 +316,36 @@ def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: in
 
         model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
                                                  target_modules="all-linear", task_type="CAUSAL_LM"))
+    return model, ref_model, input_dtype
+
+
+def restore_policy(model, cfg: RLConfig, input_dtype):
+    """Undo :func:`prepare_policy` on the trained policy: LoRA merged, no
+    checkpointing, the dtype the model came in."""
+    if cfg.lora:
+        model = model.merge_and_unload()
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_disable()
+    if input_dtype != next(model.parameters()).dtype:
+        model = model.to(input_dtype)
+    return model
+
+
+def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: int, collect: CollectFn,
+             work_dir: Path, on_step: Callable[[int, int], None] | None = None,
+             on_update: Callable[[dict], None] | None = None) -> tuple[object, StageCost, list[dict]]:
+    """Train ``model`` on ``tasks``; return (trained model, cost, per-iteration
+    history). ``collect(model, tasks, group_size=, seed=)`` plays the episodes
+    and returns them with their token ids; ``on_update`` is handed each
+    update's history row as soon as it is recorded (trackers log it live)."""
+    import torch
+
+    iterations = planned_iterations(cfg, len(tasks))
+    if iterations == 0 or not tasks:
+        return model, StageCost(), []
+    algorithm = build_algorithm(cfg)
+    torch.manual_seed(seed)
+    model, ref_model, input_dtype = prepare_policy(model, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
     state = _State(work_dir)
@@ -385,13 +407,7 @@ def run_grpo(model, tokenizer, tasks: Sequence[Task], cfg: RLConfig, *, seed: in
     finally:
         meter.detach()
     cost = dist.reduce_cost(timer.cost())
-    if cfg.lora:
-        model = model.merge_and_unload()
-    if cfg.gradient_checkpointing:
-        model.gradient_checkpointing_disable()
-    if input_dtype != torch.float32:
-        model = model.to(input_dtype)
-    return model, cost, history
+    return restore_policy(model, cfg, input_dtype), cost, history
 
 
 def _dynamic_sampling(groups, tasks, mine, cfg: RLConfig, play, rng_seed) -> tuple[list, int]:

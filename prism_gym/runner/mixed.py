@@ -55,7 +55,8 @@ from prism_gym.records import Task, Trajectory
 from prism_gym.runner import dist
 from prism_gym.runner.grpo import (CollectFn, _autocast, _record_old_logprobs, _State, _update_record,
                                    build_algorithm, group_samples, groups_with_signal, iteration_tasks,
-                                   planned_iterations, policy_loss, split_groups)
+                                   planned_iterations, policy_loss, prepare_policy, restore_policy,
+                                   split_groups)
 from prism_gym.runner.ledger import StageCost, StageTimer, TokenMeter, matmul_parameters
 from prism_gym.runner.presets import RLConfig
 
@@ -165,8 +166,6 @@ def run_mixed(model, tokenizer, tasks: Sequence[Task], demos: Mapping[str, Traje
     SFT and RL weights; ``demos`` maps a task id to its demonstration. The
     rest as :func:`prism_gym.runner.grpo.run_grpo`: returns (trained model,
     cost, per-update history)."""
-    import copy
-
     import torch
 
     if dist.size() > 1:
@@ -177,21 +176,7 @@ def run_mixed(model, tokenizer, tasks: Sequence[Task], demos: Mapping[str, Traje
         return model, StageCost(), []
     algorithm = build_algorithm(cfg)
     torch.manual_seed(seed)
-    ref_model = None
-    if cfg.beta > 0:
-        ref_model = copy.deepcopy(model).eval()
-        for p in ref_model.parameters():
-            p.requires_grad_(False)
-    input_dtype = next(model.parameters()).dtype
-    if input_dtype != torch.float32:
-        model = model.float()  # fp32 master weights, as in run_grpo
-    if cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    if cfg.lora:
-        from peft import LoraConfig, get_peft_model
-
-        model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
-                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
+    model, ref_model, input_dtype = prepare_policy(model, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
     state = _MixedState(work_dir)
@@ -255,12 +240,7 @@ def run_mixed(model, tokenizer, tasks: Sequence[Task], demos: Mapping[str, Traje
     finally:
         meter.detach()
     cost = timer.cost()
-    if cfg.lora:
-        model = model.merge_and_unload()
-    if cfg.gradient_checkpointing:
-        model.gradient_checkpointing_disable()
-    if input_dtype != torch.float32:
-        model = model.to(input_dtype)
+    model = restore_policy(model, cfg, input_dtype)
     return model, cost, history
 
 

@@ -88,6 +88,7 @@ def main() -> None:
     from prism_gym.agents.prompts import answer_budget
     from prism_gym.models import load_model_and_tokenizer
     from prism_gym.plugins import get_registry
+    from prism_gym.protocol import EvaluationProtocol, SplitPlan
     from prism_gym.runner import services
     from prism_gym.runner.presets import make_config
     from prism_gym.runner.run import BUDGET_REFERENCE_TASKS
@@ -105,10 +106,13 @@ def main() -> None:
                 cfg.eval.episodes = args.episodes
             budget = cfg.eval.max_new_tokens or answer_budget(
                 tokenizer, [turn.action for t in references[env] for turn in t.turns])
-            llm = registry.agent("llm").build(env_name=env, model=model, tokenizer=tokenizer, do_sample=True,
-                                               temperature=cfg.eval.temperature, max_new_tokens=budget,
-                                               seed=cfg.seed, decoding=cfg.agent.decoding,
-                                               slot_text=cfg.agent.slot_text)
+            splits = cfg.eval.splits or registry.env(env).eval_splits
+            protocol = EvaluationProtocol(splits=tuple(SplitPlan(split, cfg.seed, cfg.eval.episodes) for split in splits),
+                                          max_new_tokens=budget, max_steps=cfg.eval.max_steps,
+                                          temperature=cfg.eval.temperature, decoding=cfg.agent.decoding,
+                                          slot_text=cfg.agent.slot_text)
+            llm = registry.agent("llm").build(env_name=env, model=model, tokenizer=tokenizer, seed=cfg.seed,
+                                               **protocol.llm_options())
             for split in cfg.eval.splits or registry.env(env).eval_splits:
                 rows.append({**evaluate_row(env, split, llm, cfg, "llm"), "model": models[-1]["model"]})
                 print(_line(rows[-1]), flush=True)

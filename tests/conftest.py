@@ -31,3 +31,14 @@ def micro_lm(micro_tokenizer):
     from prism_gym.models import micro_model
 
     return micro_model(micro_tokenizer), micro_tokenizer
+
+
+# A saved micro model directory, for the runs that load their model by path.
+@pytest.fixture(scope="module")
+def micro_dir(tmp_path_factory, micro_tokenizer):
+    from prism_gym.models import micro_model
+
+    path = tmp_path_factory.mktemp("micro")
+    micro_model(micro_tokenizer, hidden_size=32, layers=2).save_pretrained(path)
+    micro_tokenizer.save_pretrained(path)
+    return path

@@ -22,16 +22,6 @@ def echo_env():
         yield
 
 
-@pytest.fixture(scope="module")
-def micro_dir(tmp_path_factory, micro_tokenizer):
-    from prism_gym.models import micro_model
-
-    path = tmp_path_factory.mktemp("micro")
-    micro_model(micro_tokenizer, hidden_size=32, layers=2).save_pretrained(path)
-    micro_tokenizer.save_pretrained(path)
-    return path
-
-
 def test_bench_with_hpt_runs_end_to_end(tmp_path, micro_dir):
     from typer.testing import CliRunner
 

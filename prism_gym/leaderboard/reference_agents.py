@@ -107,7 +107,7 @@ def measure_agent(env: str, agent: str, *, episodes: int | None = None, created:
     from prism_gym.evaluation import evaluate
     from prism_gym.plugins import get_registry
     from prism_gym.runner.result import code_version
-    from prism_gym.runner.run import _env_version, combine_metrics
+    from prism_gym.runner.run import env_version, combine_metrics
 
     registry = get_registry()
     spec = registry.env(env)
@@ -140,7 +140,7 @@ def measure_agent(env: str, agent: str, *, episodes: int | None = None, created:
         "agent": {"name": agent, "settings": {}},
         "model": None,
         # The runner's env version, so that these rows and the runs name one env alike.
-        "env": {"name": spec.name, "id": spec.id, "version": _env_version(spec), "data_fingerprint": None},
+        "env": {"name": spec.name, "id": spec.id, "version": env_version(spec), "data_fingerprint": None},
         "seeds": sorted({plan["seed"] for plan in protocol["splits"]}),
         "routing": None,
         "metrics": metrics,

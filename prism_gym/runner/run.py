@@ -556,7 +556,7 @@ class BenchRun:
             "baseline": cfg.baseline,
             "model": {"name": cfg.model or "default", "parameters": n_params,
                       "fingerprint": weights_fingerprint(base_dir) if base_dir else f"hub:{cfg.model}"},
-            "env": {"name": cfg.env, "id": spec.id, "version": _env_version(spec),
+            "env": {"name": cfg.env, "id": spec.id, "version": env_version(spec),
                     "data_fingerprint": sha256_text(sorted(f"{t.task.id}\t{t.task.goal}" for t in trajectories))},
             "seed": cfg.seed,
             # what each stage trained on: sft-then-rl uses every trajectory for SFT and every task for RL
@@ -627,7 +627,9 @@ def _plain(settings: dict) -> dict:
     return out
 
 
-def _env_version(spec) -> str:
+def env_version(spec) -> str:
+    """The version a result records for ``spec``'s env: prism-gym's for a
+    built-in env, its plugin package's otherwise (reference rows use it too)."""
     from prism_gym import __version__
     from prism_gym.plugins import get_registry
 

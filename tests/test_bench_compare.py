@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from plugin_registration import plugin_registered
-from test_runner import EchoEnv, list_echo_tasks, micro_dir  # noqa: F401  (fixture)
+from test_runner import EchoEnv, list_echo_tasks
 
 from prism_gym import hookimpl
 from prism_gym.cli import app
